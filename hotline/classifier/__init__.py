@@ -1,0 +1,1 @@
+"""Placing a request in the city taxonomy and suggesting categories to agents."""

@@ -1,0 +1,178 @@
+"""Typed configuration, loaded once in ``main()`` from ``config.yml`` plus the environment.
+
+``${NAME}`` and ``${NAME:-default}`` in string values are replaced from the environment, so
+secrets never live in the file. ``HOTLINE_DATABASE_URL``, ``HOTLINE_DATA_DIR`` and
+``HOTLINE_PORT`` override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hotline.errors import ConfigError
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    shutdown_timeout_seconds: float = Field(30.0, gt=0)
+    #: hops of reverse proxies whose X-Forwarded-For we trust; 0 trusts none
+    trusted_proxies: int = Field(0, ge=0)
+
+
+class DatabaseConfig(_Section):
+    #: empty means a SQLite file ``hotline.db`` under ``data_dir``
+    url: str = ""
+    pool_size: int = Field(5, ge=1)
+    echo: bool = False
+
+
+class AuthConfig(_Section):
+    token_ttl_minutes: int = Field(480, ge=1)
+
+
+class IntakeConfig(_Section):
+    timezone: str = "Asia/Shanghai"
+    #: ticket numbers are <yyyymmdd><sequence>, the sequence zero-padded to this width
+    ticket_sequence_digits: int = Field(5, ge=3, le=8)
+    max_text_chars: int = Field(4000, ge=100)
+
+
+class AppChannelConfig(_Section):
+    enabled: bool = True
+    #: shared secret the city app / web back end sends in the ``X-Api-Key`` header
+    api_key: str = ""
+    websocket_poll_seconds: float = Field(2.0, gt=0)
+
+
+class LettersConfig(_Section):
+    enabled: bool = True
+    max_attachment_bytes: int = Field(5_242_880, ge=1024)
+    max_attachments: int = Field(5, ge=0)
+    allowed_content_types: tuple[str, ...] = (
+        "image/jpeg",
+        "image/png",
+        "application/pdf",
+        "text/plain",
+    )
+
+
+class ChannelsConfig(_Section):
+    app: AppChannelConfig = AppChannelConfig()
+    letters: LettersConfig = LettersConfig()
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class Config(_Section):
+    data_dir: Path = Path(".data")
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    auth: AuthConfig = AuthConfig()
+    intake: IntakeConfig = IntakeConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _channels_need_secrets(self) -> Config:
+        app = self.channels.app
+        if (app.enabled or self.channels.letters.enabled) and not app.api_key:
+            raise ValueError(
+                "channels.app.api_key: the app channel and letters are enabled but have no "
+                "API key; set HOTLINE_APP_API_KEY (config.yml reads it) or disable both channels"
+            )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy async URL, defaulting to SQLite under the data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+
+def substitute_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree."""
+    if isinstance(value, dict):
+        return {
+            k: substitute_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [substitute_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return _ENV_PATTERN.sub(replace, value)
+
+
+def _apply_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    if url := env.get("HOTLINE_DATABASE_URL"):
+        raw.setdefault("database", {})["url"] = url
+    if data_dir := env.get("HOTLINE_DATA_DIR"):
+        raw["data_dir"] = data_dir
+    if port := env.get("HOTLINE_PORT"):
+        raw.setdefault("server", {})["port"] = port
+    return raw
+
+
+def _format_validation_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith(key) else f"{key}: {message}")
+    return "; ".join(lines)
+
+
+def parse_config(raw: Any, env: Mapping[str, str] | None = None) -> Config:
+    """Validate an already-parsed YAML document into :class:`Config`."""
+    env = os.environ if env is None else env
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level): the configuration must be a mapping of keys to values")
+    raw = _apply_overrides(substitute_env(raw, env), env)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_validation_error(e)) from e
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path`` (``None`` means built-in defaults plus the environment)."""
+    if path is None:
+        return parse_config({}, env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from e
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    return parse_config(raw, env)

@@ -1,0 +1,1 @@
+"""Sentence encoders behind one interface (offline USE-multilingual ONNX, sentence-transformers)."""

@@ -1,0 +1,1 @@
+"""The intake pipeline: one port every channel calls."""

@@ -1,0 +1,368 @@
+"""The one port every channel calls: ``submit(message) -> replies``.
+
+dedupe on (channel, external id) → persist the inbound message in the same transaction as
+its effects → conversation policy → persist outbound replies → reply. Either all of it is
+committed before the caller hears back, or none of it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.errors import NotFound, ValidationFailed
+from hotline.intake import policy
+from hotline.intake.hub import ReplyHub
+from hotline.intake.intents import read_cues
+from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
+from hotline.intake.status import not_found_sentence, status_sentence
+from hotline.intake.steps import ClassifierStep
+from hotline.intake.tickets import TicketFactory, TicketRequest
+from hotline.observability import Metrics
+from hotline.storage.db import Database
+from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
+from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import tickets as ticket_repo
+
+log = logging.getLogger(__name__)
+
+
+class Analysis(Protocol):
+    """What the intake reads from ``hotline.nlu.analyzer.Analysis``."""
+
+    @property
+    def normalized(self) -> str: ...
+    @property
+    def request_type(self) -> str: ...
+    @property
+    def emergency(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def phones(self) -> tuple[str, ...]: ...
+    @property
+    def place(self) -> str | None: ...
+
+
+class TextAnalyzer(Protocol):
+    def analyze(self, text: str) -> Analysis: ...
+
+
+CHANNEL_CONTACT_KINDS = {
+    "app": ContactKind.APP,
+    "letter": ContactKind.PHONE,
+    "voice": ContactKind.PHONE,
+    "sms": ContactKind.PHONE,
+    "wechat": ContactKind.WECHAT,
+    "telegram": ContactKind.TELEGRAM,
+    "email": ContactKind.EMAIL,
+    "cli": ContactKind.APP,
+}
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    timezone: str = "Asia/Shanghai"
+    sequence_digits: int = 5
+    max_text_chars: int = 4000
+    conversation_idle: timedelta = timedelta(hours=24)
+
+
+class IntakePipeline:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        analyzer: TextAnalyzer,
+        tickets: TicketFactory,
+        classifier: ClassifierStep,
+        settings: IntakeSettings,
+        metrics: Metrics | None = None,
+        hub: ReplyHub | None = None,
+    ) -> None:
+        self._db = database
+        self._analyzer = analyzer
+        self._tickets = tickets
+        self._classifier = classifier
+        self._settings = settings
+        self._metrics = metrics
+        self._hub = hub
+
+    async def submit(self, message: InboundMessage) -> IntakeResult:
+        """Process one inbound message exactly once and return the replies to send."""
+        self._validate(message)
+        analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
+        try:
+            result = await self._process(message, analysis)
+        except IntegrityError:
+            # A concurrent delivery of the same external id won the race: answer as it did.
+            replay = await self._replay(message)
+            if replay is None:
+                raise
+            return replay
+        self._observe(message, result)
+        return result
+
+    async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
+        """A letter or form creates its ticket at once, without a conversation policy."""
+        self._validate(message)
+        replay = await self._replay(message)
+        if replay is not None:
+            return replay
+        async with self._db.session() as session:
+            citizen = await self._identify(session, message)
+            conversation = await conversations.start(
+                session, citizen_id=_id(citizen), channel=message.channel, address=message.sender
+            )
+            inbound = await self._store_inbound(session, conversation, message)
+            ticket = await self._tickets.create(
+                session,
+                request=request,
+                message=message,
+                citizen_id=_id(citizen),
+                conversation_id=conversation.id,
+            )
+            reply = policy.ticket_created(ticket.number)
+            await self._store_replies(session, conversation, inbound, [reply], ticket)
+            result = _result(conversation, inbound, [reply], ticket)
+        self._observe(message, result)
+        return result
+
+    async def send_agent_reply(self, *, conversation_id: str, text: str, agent: str) -> Message:
+        """An agent writes to the citizen; the channel pushes it (WebSocket, chat API...)."""
+        async with self._db.session() as session:
+            conversation = await conversations.get(session, conversation_id=conversation_id)
+            message = await conversations.add_message(
+                session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                text=text,
+                author=f"agent:{agent}",
+            )
+        if self._metrics:
+            self._metrics.messages.labels(conversation.channel, "out").inc()
+        if self._hub:
+            self._hub.notify(conversation_id)
+        return message
+
+    def _validate(self, message: InboundMessage) -> None:
+        if not message.external_id or len(message.external_id) > 128:
+            raise ValidationFailed("message_id: required, at most 128 characters")
+        if len(message.text) > self._settings.max_text_chars:
+            raise ValidationFailed(f"text: at most {self._settings.max_text_chars} characters")
+
+    async def _process(self, message: InboundMessage, analysis: Analysis) -> IntakeResult:
+        async with self._db.session() as session:
+            existing = await conversations.find_inbound(
+                session, channel=message.channel, external_id=message.external_id
+            )
+            if existing is not None:
+                return await _replayed(session, existing)
+            citizen = await self._identify(session, message)
+            conversation = await self._conversation(session, citizen, message)
+            inbound = await self._store_inbound(session, conversation, message)
+            turn = await self._turn(session, citizen, conversation, message, analysis)
+            step = policy.step(conversation.state, conversation.draft, turn)
+            ticket = await self._apply(session, citizen, conversation, message, step)
+            await self._store_replies(session, conversation, inbound, step.replies, ticket)
+            return _result(conversation, inbound, step.replies, ticket)
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        citizen: Citizen,
+        conversation: Conversation,
+        message: InboundMessage,
+        step: policy.Step,
+    ) -> Ticket | None:
+        ticket = None
+        if step.create_ticket:
+            ticket = await self._tickets.create(
+                session,
+                request=TicketRequest.from_draft(step.draft),
+                message=message,
+                citizen_id=_id(citizen),
+                conversation_id=conversation.id,
+            )
+            step.replies.append(policy.ticket_created(ticket.number))
+            step.draft = {}
+        if step.emergency:
+            conversation.emergency = step.emergency
+            log.warning(
+                "intake.emergency_referred",
+                extra={"service": step.emergency, "conversation": conversation.id},
+            )
+        conversation.state = step.state
+        conversation.draft = dict(step.draft)  # a new object, so the JSON column is saved
+        await conversations.save(session, conversation)
+        return ticket
+
+    async def _turn(
+        self,
+        session: AsyncSession,
+        citizen: Citizen,
+        conversation: Conversation,
+        message: InboundMessage,
+        analysis: Analysis,
+    ) -> policy.Turn:
+        cues = read_cues(analysis.normalized)
+        status_reply = None
+        if cues.status_query and cues.ticket_number:
+            status_reply = await self._status_reply(session, citizen, cues.ticket_number)
+        known_phone = message.contact_phone or await citizens.contact_of(
+            session, citizen_id=_id(citizen), kind=ContactKind.PHONE
+        )
+        needs_place = None
+        if conversation.state == policy.State.IDLE and not cues.greeting and not cues.status_query:
+            classification = await self._classifier.classify(analysis.normalized)
+            if classification is not None and classification.confident:
+                needs_place = classification.needs_place
+        place = analysis.place or (message.location.address if message.location else None)
+        return policy.Turn(
+            text=analysis.normalized,
+            cues=cues,
+            request_type=str(analysis.request_type),
+            emergency=str(analysis.emergency),
+            place=place,
+            phones=analysis.phones,
+            known_phone=known_phone,
+            needs_place=needs_place,
+            status_reply=status_reply,
+        )
+
+    async def _status_reply(self, session: AsyncSession, citizen: Citizen, number: str) -> str:
+        try:
+            ticket = await ticket_repo.by_number(session, number=number)
+        except NotFound:
+            return not_found_sentence(number)
+        if ticket.citizen_id != citizen.id:
+            return not_found_sentence(number)
+        return status_sentence(ticket, timezone=self._settings.timezone)
+
+    async def _identify(self, session: AsyncSession, message: InboundMessage) -> Citizen:
+        kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
+        citizen = await citizens.identify(
+            session, kind=kind, value=message.sender, name=message.contact_name
+        )
+        if message.contact_phone and kind != ContactKind.PHONE:
+            await citizens.add_contact(
+                session,
+                citizen_id=_id(citizen),
+                kind=ContactKind.PHONE,
+                value=message.contact_phone,
+            )
+        return citizen
+
+    async def _conversation(
+        self, session: AsyncSession, citizen: Citizen, message: InboundMessage
+    ) -> Conversation:
+        conversation = await conversations.current(
+            session,
+            channel=message.channel,
+            address=message.sender,
+            idle_after=self._settings.conversation_idle,
+        )
+        if conversation is not None:
+            return conversation
+        return await conversations.start(
+            session, citizen_id=_id(citizen), channel=message.channel, address=message.sender
+        )
+
+    async def _store_inbound(
+        self, session: AsyncSession, conversation: Conversation, message: InboundMessage
+    ) -> Message:
+        return await conversations.add_message(
+            session,
+            conversation=conversation,
+            direction=Direction.INBOUND,
+            text=message.text,
+            author="citizen",
+            external_id=message.external_id,
+            attachments=[a.to_dict() for a in message.attachments],
+        )
+
+    async def _store_replies(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        inbound: Message,
+        replies: list[OutboundReply],
+        ticket: Ticket | None,
+    ) -> None:
+        for reply in replies:
+            stored = await conversations.add_message(
+                session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                text=reply.text,
+                author="bot",
+                reply_to_id=inbound.id,
+                ticket_id=ticket.id if ticket else None,
+            )
+            stored.meta = {k: v for k, v in reply.to_dict().items() if k != "text"}
+            session.add(stored)
+        await session.flush()
+
+    async def _replay(self, message: InboundMessage) -> IntakeResult | None:
+        async with self._db.session() as session:
+            existing = await conversations.find_inbound(
+                session, channel=message.channel, external_id=message.external_id
+            )
+            return None if existing is None else await _replayed(session, existing)
+
+    def _observe(self, message: InboundMessage, result: IntakeResult) -> None:
+        if self._metrics is None or result.repeated:
+            return
+        self._metrics.messages.labels(message.channel, "in").inc()
+        self._metrics.messages.labels(message.channel, "out").inc(len(result.replies))
+        if result.ticket is not None:  # only set when this very message created it
+            self._metrics.tickets_created.labels(message.channel).inc()
+        for reply in result.replies:
+            if reply.action and reply.action.startswith("transfer:"):
+                self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
+
+
+async def _replayed(session: AsyncSession, inbound: Message) -> IntakeResult:
+    stored = await conversations.replies_to(session, message_id=_mid(inbound))
+    replies = [_reply_from(m.text, m.meta) for m in stored]
+    ticket_id = next((m.ticket_id for m in stored if m.ticket_id is not None), None)
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    ref = TicketRef(ticket.number, ticket.status) if ticket else None
+    return IntakeResult(inbound.conversation_id, _mid(inbound), tuple(replies), ref, repeated=True)
+
+
+def _reply_from(text: str, meta: dict[str, Any]) -> OutboundReply:
+    return OutboundReply(
+        text=text,
+        spoken=meta.get("spoken"),
+        choices=tuple(meta.get("choices", ())),
+        action=meta.get("action"),
+    )
+
+
+def _result(
+    conversation: Conversation,
+    inbound: Message,
+    replies: list[OutboundReply],
+    ticket: Ticket | None,
+) -> IntakeResult:
+    ref = TicketRef(ticket.number, ticket.status) if ticket else None
+    return IntakeResult(conversation.id, _mid(inbound), tuple(replies), ref)
+
+
+def _id(citizen: Citizen) -> int:
+    if citizen.id is None:
+        raise RuntimeError("citizen has no id")
+    return citizen.id
+
+
+def _mid(message: Message) -> int:
+    if message.id is None:
+        raise RuntimeError("message has no id")
+    return message.id

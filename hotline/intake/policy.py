@@ -1,0 +1,196 @@
+"""The conversation policy: a small explicit state machine, free of I/O.
+
+    idle ──request──▶ (awaiting_place) ──▶ (awaiting_contact) ──▶ confirming ──yes──▶ ticket, idle
+      ▲                                                                │
+      └──────────────────────── cancel (from any state) ◀──────────────┘
+
+At any point: an emergency is referred at once, and "what is the status of ticket N" is
+answered without losing the place in the conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.intake.intents import Cues
+from hotline.intake.messages import OutboundReply
+from hotline.nlu.masking import mask_phone
+from hotline.storage.models import ConversationState
+
+State = ConversationState
+
+GREETING = "您好，这里是12345政务服务便民热线。请问有什么可以帮您？请直接描述您的诉求。"
+ASK_PLACE = "请问事情发生的具体地点在哪里？请说明区、街道、小区或道路门牌号。不清楚可回复“不清楚”。"
+ASK_CONTACT = "请留下您的联系电话，便于承办单位联系您和回访。不方便留的请回复“匿名”。"
+ASK_CONTACT_AGAIN = "没有识别到有效的电话号码，请输入11位手机号或带区号的固定电话，或回复“匿名”。"
+CANCELLED = "好的，已取消本次诉求登记。如有需要，欢迎随时再联系我们。"
+NOTHING_TO_CANCEL = "好的。如有其他需要，请直接告诉我。"
+AMEND = "好的，请直接补充或更正您的诉求内容，我会重新为您确认。"
+REFERRALS = {
+    "110": "您反映的情况可能危及人身财产安全，请立即拨打110报警！",
+    "119": "您反映的情况可能是火灾或需要紧急救援，请立即拨打119！",
+    "120": "您反映的情况可能需要紧急医疗救助，请立即拨打120急救电话！",
+    "122": "您反映的是交通事故，请立即拨打122交通事故报警电话，有人员受伤请同时拨打120！",
+}
+#: request types that concern a place in the city unless the classifier says otherwise
+_PLACE_BOUND_TYPES = {"投诉", "举报", "求助"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything the policy needs to know about one inbound message."""
+
+    text: str
+    cues: Cues
+    request_type: str = "其他"
+    emergency: str = "none"
+    place: str | None = None
+    phones: tuple[str, ...] = ()
+    #: a phone number already known for this citizen or given by the channel
+    known_phone: str | None = None
+    #: the classifier's view when it is confident, else ``None`` (then the request type decides)
+    needs_place: bool | None = None
+    #: the answer to a ticket-status question, prepared by the pipeline
+    status_reply: str | None = None
+
+
+@dataclass
+class Step:
+    state: State
+    draft: dict[str, Any]
+    replies: list[OutboundReply] = field(default_factory=list)
+    create_ticket: bool = False
+    emergency: str | None = None
+
+
+def step(state: State, draft: dict[str, Any], turn: Turn) -> Step:
+    """Decide what to do with one message; returns the new state, draft and replies."""
+    if turn.emergency in REFERRALS:
+        return _refer(state, draft, turn.emergency)
+    if turn.cues.status_query and turn.status_reply:
+        return _answer_status(state, draft, turn.status_reply)
+    if turn.cues.cancel:
+        reply = NOTHING_TO_CANCEL if state == State.IDLE else CANCELLED
+        return Step(State.IDLE, {}, [OutboundReply(reply)])
+    handler = _HANDLERS[State(state)]
+    return handler(dict(draft), turn)
+
+
+def _refer(state: State, draft: dict[str, Any], service: str) -> Step:
+    text = REFERRALS[service]
+    reply = OutboundReply(text, spoken=text, action=f"transfer:{service}")
+    return Step(state, draft, [reply], emergency=service)
+
+
+def _answer_status(state: State, draft: dict[str, Any], status_reply: str) -> Step:
+    replies = [OutboundReply(status_reply)]
+    pending = _prompt_for(state, draft)
+    if pending is not None:
+        replies.append(pending)
+    return Step(state, draft, replies)
+
+
+def _on_idle(draft: dict[str, Any], turn: Turn) -> Step:
+    if turn.cues.greeting or not turn.text.strip():
+        return Step(State.IDLE, {}, [OutboundReply(GREETING)])
+    if turn.cues.yes or turn.cues.no or turn.cues.skip:
+        return Step(State.IDLE, {}, [OutboundReply("请直接描述您要反映或咨询的事情。")])
+    needs_place = turn.needs_place
+    if needs_place is None:
+        needs_place = turn.request_type in _PLACE_BOUND_TYPES
+    new = {
+        "description": turn.text,
+        "request_type": turn.request_type,
+        "needs_place": needs_place,
+        "place": turn.place,
+        "phone": turn.phones[0] if turn.phones else turn.known_phone,
+    }
+    return _ask_next(new)
+
+
+def _on_awaiting_place(draft: dict[str, Any], turn: Turn) -> Step:
+    if turn.cues.skip:
+        draft["place_unknown"] = True
+    else:
+        draft["place"] = turn.place or turn.text.strip()[:200]
+    if turn.phones and not draft.get("phone"):
+        draft["phone"] = turn.phones[0]
+    return _ask_next(draft)
+
+
+def _on_awaiting_contact(draft: dict[str, Any], turn: Turn) -> Step:
+    if turn.phones:
+        draft["phone"] = turn.phones[0]
+    elif turn.cues.skip:
+        draft["anonymous"] = True
+    else:
+        return Step(State.AWAITING_CONTACT, draft, [OutboundReply(ASK_CONTACT_AGAIN)])
+    return _ask_next(draft)
+
+
+def _on_confirming(draft: dict[str, Any], turn: Turn) -> Step:
+    if turn.cues.yes:
+        return Step(State.IDLE, draft, create_ticket=True)
+    if turn.cues.no:
+        return Step(State.CONFIRMING, draft, [OutboundReply(AMEND)])
+    draft["description"] = f"{draft.get('description', '')}\n补充：{turn.text}".strip()
+    if turn.place and not draft.get("place"):
+        draft["place"] = turn.place
+    if turn.phones:
+        draft["phone"] = turn.phones[0]
+    return _ask_next(draft)
+
+
+def _ask_next(draft: dict[str, Any]) -> Step:
+    state = _missing(draft)
+    prompt = _prompt_for(state, draft)
+    return Step(state, draft, [prompt] if prompt else [])
+
+
+def _missing(draft: dict[str, Any]) -> State:
+    if draft.get("needs_place") and not draft.get("place") and not draft.get("place_unknown"):
+        return State.AWAITING_PLACE
+    if not draft.get("phone") and not draft.get("anonymous"):
+        return State.AWAITING_CONTACT
+    return State.CONFIRMING
+
+
+def _prompt_for(state: State, draft: dict[str, Any]) -> OutboundReply | None:
+    if state == State.AWAITING_PLACE:
+        return OutboundReply(ASK_PLACE)
+    if state == State.AWAITING_CONTACT:
+        return OutboundReply(ASK_CONTACT)
+    if state == State.CONFIRMING:
+        return OutboundReply(confirmation(draft), choices=("确认", "取消"))
+    return None
+
+
+def confirmation(draft: dict[str, Any]) -> str:
+    """The summary read back to the citizen before the ticket is created."""
+    lines = [f"请确认您的诉求：{draft.get('description', '')}"]
+    if draft.get("place"):
+        lines.append(f"地点：{draft['place']}")
+    phone = draft.get("phone")
+    lines.append(f"联系电话：{mask_phone(phone)}" if phone else "联系电话：匿名")
+    lines.append("确认提交请回复“确认”，需要修改请直接补充，放弃请回复“取消”。")
+    return "\n".join(lines)
+
+
+def ticket_created(number: str, *, note: str | None = None) -> OutboundReply:
+    """What the citizen hears once the ticket exists."""
+    text = f"已为您登记工单，编号 {number}。我们会尽快转交承办单位办理，您可随时凭编号查询进度。"
+    if note:
+        text = f"{text}{note}"
+    spoken = f"已为您登记工单，编号{' '.join(number)}。"
+    return OutboundReply(text, spoken=spoken)
+
+
+_HANDLERS = {
+    State.IDLE: _on_idle,
+    State.AWAITING_PLACE: _on_awaiting_place,
+    State.AWAITING_CONTACT: _on_awaiting_contact,
+    State.CONFIRMING: _on_confirming,
+}
+
+__all__ = ["Step", "Turn", "confirmation", "step", "ticket_created"]

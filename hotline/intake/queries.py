@@ -1,0 +1,91 @@
+"""Read-only questions citizens' channels may ask: a conversation, a ticket's status."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.errors import NotFound
+from hotline.intake.status import status_label
+from hotline.nlu.masking import mask_phone
+from hotline.storage.db import Database
+from hotline.storage.models import Message, Ticket, TicketStatus
+from hotline.storage.repos import conversations, units
+from hotline.storage.repos import tickets as ticket_repo
+
+
+def digits(phone: str) -> str:
+    return re.sub(r"\D", "", phone)
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "author": "agent" if message.author.startswith("agent:") else message.author,
+        "text": message.text,
+        "meta": message.meta,
+        "attachments": message.attachments,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class CitizenQueries:
+    database: Database
+
+    async def conversation(self, conversation_id: str) -> dict[str, Any]:
+        async with self.database.session() as session:
+            conversation = await conversations.get(session, conversation_id=conversation_id)
+            items = await conversations.messages(session, conversation_id=conversation_id)
+        return {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "state": conversation.state,
+            "created_at": conversation.created_at.isoformat(),
+            "updated_at": conversation.updated_at.isoformat(),
+            "messages": [message_view(m) for m in items],
+        }
+
+    async def messages_after(self, conversation_id: str, after_id: int) -> list[Message]:
+        async with self.database.session() as session:
+            return await conversations.messages(
+                session, conversation_id=conversation_id, after_id=after_id
+            )
+
+    async def ticket_status(self, number: str, phone: str) -> dict[str, Any]:
+        """A ticket's status for a citizen who proves it is theirs with the contact phone."""
+        async with self.database.session() as session:
+            try:
+                ticket = await ticket_repo.by_number(session, number=number)
+            except NotFound:
+                ticket = None
+            if ticket is None or not _phone_matches(ticket, phone):
+                # Same answer for "no such ticket" and "not your phone": numbers are guessable.
+                raise NotFound(f"no ticket {number} with that contact phone")
+            unit = await units.get(session, unit_id=ticket.unit_id) if ticket.unit_id else None
+        return _status_view(ticket, unit.name if unit else None)
+
+
+def _phone_matches(ticket: Ticket, phone: str) -> bool:
+    if not ticket.contact_phone or not digits(phone):
+        return False
+    return hmac.compare_digest(digits(ticket.contact_phone), digits(phone))
+
+
+def _status_view(ticket: Ticket, unit_name: str | None) -> dict[str, Any]:
+    resolved = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    return {
+        "number": ticket.number,
+        "title": ticket.title,
+        "status": ticket.status,
+        "status_label": status_label(ticket.status),
+        "unit": unit_name,
+        "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "closed_at": ticket.closed_at.isoformat() if resolved and ticket.closed_at else None,
+        "contact_phone": mask_phone(ticket.contact_phone) if ticket.contact_phone else None,
+    }

@@ -1,0 +1,94 @@
+"""The pluggable steps of the intake: understanding, classification, knowledge and routing.
+
+Each step is a small protocol. Where a component is not configured, its ``No…`` stand-in
+does the honest thing: nothing is classified, nothing is answered from the knowledge base and
+nothing is routed, so the ticket waits in the agents' triage queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.storage.models import Ticket
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category_code: str
+    subcategory_code: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ClassificationResult:
+    """Ranked suggestions; ``confident`` means the top one may be applied without an agent."""
+
+    suggestions: tuple[Suggestion, ...]
+    confident: bool
+    model_version: str
+    needs_place: bool | None = None
+
+    @property
+    def top(self) -> Suggestion | None:
+        return self.suggestions[0] if self.suggestions else None
+
+
+class ClassifierStep(Protocol):
+    async def classify(self, text: str) -> ClassificationResult | None:
+        """Suggest categories for ``text``; ``None`` when no classifier is available."""
+        ...
+
+
+@dataclass(frozen=True)
+class KnowledgeAnswer:
+    entry_id: int
+    version: int
+    question: str
+    answer: str
+    spoken: str | None
+    confidence: float
+
+
+class KnowledgeStep(Protocol):
+    async def answer(self, text: str) -> Sequence[KnowledgeAnswer]:
+        """Candidate answers, best first; empty when the knowledge base cannot settle it."""
+        ...
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    unit_id: int
+    due_at: datetime | None
+    reason: str
+
+
+class RouterStep(Protocol):
+    async def route(self, session: AsyncSession, ticket: Ticket) -> RoutingDecision | None:
+        """Choose the responsible unit and deadline; ``None`` leaves the ticket to triage."""
+        ...
+
+
+class NoClassifier:
+    """No trained model configured: tickets go unclassified to agent triage."""
+
+    async def classify(self, text: str) -> ClassificationResult | None:
+        return None
+
+
+class NoKnowledge:
+    """No knowledge base configured: every request goes on to a ticket."""
+
+    async def answer(self, text: str) -> Sequence[KnowledgeAnswer]:
+        return ()
+
+
+class NoRouter:
+    """No routing rules configured: agents route from the triage queue."""
+
+    async def route(self, session: AsyncSession, ticket: Ticket) -> RoutingDecision | None:
+        return None

@@ -1,0 +1,135 @@
+"""Turning a completed request into a ticket: number, classification, routing, history."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.intake.messages import InboundMessage
+from hotline.intake.steps import ClassificationResult, ClassifierStep, RouterStep
+from hotline.storage.models import Ticket, TicketStatus
+from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+TITLE_CHARS = 40
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What the citizen asked for, as taken down by a channel or the conversation."""
+
+    description: str
+    request_type: str = "其他"
+    title: str | None = None
+    address: str | None = None
+    contact_phone: str | None = None
+    contact_name: str | None = None
+    urgency: str = "normal"
+
+    @classmethod
+    def from_draft(cls, draft: dict[str, Any]) -> TicketRequest:
+        return cls(
+            description=str(draft.get("description", "")),
+            request_type=str(draft.get("request_type", "其他")),
+            address=draft.get("place"),
+            contact_phone=draft.get("phone"),
+            urgency=str(draft.get("urgency", "normal")),
+        )
+
+
+def make_title(description: str) -> str:
+    first_line = description.strip().splitlines()[0] if description.strip() else "（无内容）"
+    return first_line if len(first_line) <= TITLE_CHARS else first_line[: TITLE_CHARS - 1] + "…"
+
+
+class TicketFactory:
+    """Creates tickets with a unique number, suggestions, routing and a first history line."""
+
+    def __init__(
+        self, *, classifier: ClassifierStep, router: RouterStep, timezone: str, sequence_digits: int
+    ) -> None:
+        self._classifier = classifier
+        self._router = router
+        self._timezone = timezone
+        self._digits = sequence_digits
+
+    async def create(
+        self,
+        session: AsyncSession,
+        *,
+        request: TicketRequest,
+        message: InboundMessage,
+        citizen_id: int,
+        conversation_id: str | None,
+    ) -> Ticket:
+        number = await ticket_repo.next_number(
+            session, now=utcnow(), timezone=self._timezone, digits=self._digits
+        )
+        location = message.location
+        ticket = Ticket(
+            number=number,
+            citizen_id=citizen_id,
+            conversation_id=conversation_id,
+            channel=message.channel,
+            request_type=request.request_type,
+            title=request.title or make_title(request.description),
+            description=request.description,
+            address=request.address or (location.address if location else None),
+            latitude=location.latitude if location else None,
+            longitude=location.longitude if location else None,
+            contact_phone=request.contact_phone,
+            contact_name=request.contact_name,
+            urgency=request.urgency,
+        )
+        await ticket_repo.add(session, ticket, actor="citizen", note=f"channel {message.channel}")
+        await self._classify(session, ticket)
+        await self._route(session, ticket)
+        log.info("intake.ticket_created", extra={"ticket": number, "channel": message.channel})
+        return ticket
+
+    async def _classify(self, session: AsyncSession, ticket: Ticket) -> None:
+        result = await self._classifier.classify(ticket.description)
+        if result is None:
+            return
+        ticket.suggestions = _suggestions(result)
+        if result.confident and result.top is not None:
+            ticket.category_code = result.top.category_code
+            ticket.subcategory_code = result.top.subcategory_code
+            ticket.classified_by = f"model:{result.model_version}"
+            await ticket_repo.record(
+                session,
+                ticket=ticket,
+                actor="model",
+                action="classified",
+                to_value=ticket.subcategory_code,
+            )
+        await ticket_repo.touch(session, ticket)
+
+    async def _route(self, session: AsyncSession, ticket: Ticket) -> None:
+        decision = await self._router.route(session, ticket)
+        if decision is None:
+            return
+        ticket.unit_id, ticket.due_at = decision.unit_id, decision.due_at
+        previous, ticket.status = ticket.status, TicketStatus.DISPATCHED
+        await ticket_repo.touch(session, ticket)
+        await ticket_repo.record(
+            session,
+            ticket=ticket,
+            actor="system",
+            action="dispatched",
+            from_value=previous,
+            to_value=str(decision.unit_id),
+            note=decision.reason,
+        )
+
+
+def _suggestions(result: ClassificationResult) -> list[dict[str, Any]]:
+    return [
+        {"category": s.category_code, "subcategory": s.subcategory_code, "score": round(s.score, 4)}
+        for s in result.suggestions
+    ]

@@ -1,0 +1,1 @@
+"""The knowledge base: entries, editorial workflow and retrieval of answers."""

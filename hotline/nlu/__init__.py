@@ -1,0 +1,1 @@
+"""Chinese text understanding: normalisation, segmentation, entities, masking, emergencies."""

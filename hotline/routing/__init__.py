@@ -1,0 +1,1 @@
+"""Routing tickets to responsible units, deadlines, dispatch and Open311."""

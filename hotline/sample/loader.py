@@ -1,0 +1,74 @@
+"""Sample units and staff users for a fresh installation (``hotline init``)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth import hash_password
+from hotline.storage.models import Role, UnitLevel
+from hotline.storage.repos import staff, units
+
+UNITS_FILE = Path(__file__).with_name("units.yml")
+
+SAMPLE_USERS = (
+    ("admin", "系统管理员", Role.ADMIN, None),
+    ("agent", "话务员小李", Role.AGENT, None),
+    ("editor", "知识编辑小王", Role.EDITOR, None),
+    ("reviewer", "知识审核老陈", Role.EDITOR, None),
+    ("supervisor", "值班长老张", Role.SUPERVISOR, None),
+    ("chengguan", "市城管局联络员", Role.UNIT, "LJ-CG"),
+)
+
+
+@dataclass(frozen=True)
+class InitReport:
+    units: int
+    new_users: dict[str, str]  # username -> generated password, shown once
+
+
+async def load_units(session: AsyncSession, path: Path = UNITS_FILE) -> int:
+    """Create or update the sample units (parents first, as listed); idempotent."""
+    data = yaml.safe_load(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+    count = 0
+    for item in data["units"]:
+        await units.upsert(
+            session,
+            code=item["code"],
+            name=item["name"],
+            level=UnitLevel(item["level"]),
+            parent_code=item.get("parent"),
+            areas=item.get("areas", []),
+        )
+        count += 1
+    return count
+
+
+async def create_sample_users(session: AsyncSession) -> dict[str, str]:
+    """Create the sample staff users that do not exist yet, each with a random password."""
+    created: dict[str, str] = {}
+    for username, name, role, unit_code in SAMPLE_USERS:
+        if await staff.by_username(session, username=username) is not None:
+            continue
+        unit_id = (await units.by_code(session, code=unit_code)).id if unit_code else None
+        password = secrets.token_urlsafe(12)
+        await staff.create(
+            session,
+            username=username,
+            display_name=name,
+            password_hash=hash_password(password),
+            role=role,
+            unit_id=unit_id,
+        )
+        created[username] = password
+    return created
+
+
+async def initialise(session: AsyncSession) -> InitReport:
+    count = await load_units(session)
+    return InitReport(units=count, new_users=await create_sample_users(session))

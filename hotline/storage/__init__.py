@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, async engines, migrations and one repository per aggregate."""

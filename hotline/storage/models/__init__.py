@@ -1,0 +1,38 @@
+"""SQLModel tables, one module per aggregate; importing this package registers them all."""
+
+from hotline.storage.models.citizens import Citizen, ContactKind, ContactPoint
+from hotline.storage.models.conversations import (
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+)
+from hotline.storage.models.staff import AuthToken, Role, StaffUser
+from hotline.storage.models.tickets import (
+    ClassificationFeedback,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketStatus,
+)
+from hotline.storage.models.units import Unit, UnitLevel
+
+__all__ = [
+    "AuthToken",
+    "Citizen",
+    "ClassificationFeedback",
+    "ContactKind",
+    "ContactPoint",
+    "Conversation",
+    "ConversationState",
+    "Direction",
+    "Message",
+    "Role",
+    "StaffUser",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "TicketStatus",
+    "Unit",
+    "UnitLevel",
+]

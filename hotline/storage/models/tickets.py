@@ -1,0 +1,104 @@
+"""Tickets (工单), their append-only history, numbering and agents' classification feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from hotline.storage.types import UTCDateTime, utcnow
+
+
+class TicketStatus(StrEnum):
+    TRIAGE = "triage"  # 待分拨: waiting for an agent to classify and route
+    DISPATCHED = "dispatched"  # 已派单
+    ACCEPTED = "accepted"  # 已签收
+    RETURNED = "returned"  # 已退回
+    RESOLVED = "resolved"  # 已办结
+    CLOSED = "closed"  # 已归档
+    CANCELLED = "cancelled"
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    conversation_id: str | None = Field(
+        default=None, foreign_key="conversation.id", index=True, max_length=32
+    )
+    channel: str = Field(max_length=32)
+    request_type: str = Field(default="其他", max_length=8)
+    title: str = Field(max_length=200)
+    description: str
+    address: str | None = Field(default=None, max_length=500)
+    area: str | None = Field(default=None, max_length=100)
+    latitude: float | None = None
+    longitude: float | None = None
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=32)
+    urgency: str = Field(default="normal", max_length=16)
+    emergency: str | None = Field(default=None, max_length=8)
+    status: TicketStatus = Field(default=TicketStatus.TRIAGE, sa_type=String(16), index=True)
+    category_code: str | None = Field(default=None, max_length=16)
+    subcategory_code: str | None = Field(default=None, max_length=16)
+    #: "model:<version>" or "agent:<username>"
+    classified_by: str | None = Field(default=None, max_length=100)
+    #: ranked suggestions: [{"code": ..., "score": ...}, ...]
+    suggestions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class TicketEvent(SQLModel, table=True):
+    """One line of a ticket's history; the database refuses updates and deletes."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    #: "citizen", "system", "model" or "<role>:<username>"
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    from_value: str | None = Field(default=None, max_length=200)
+    to_value: str | None = Field(default=None, max_length=200)
+    note: str | None = None
+
+
+class TicketCounter(SQLModel, table=True):
+    """The last sequence number handed out per day (Asia/Shanghai)."""
+
+    __tablename__ = "ticket_counter"
+
+    day: str = Field(primary_key=True, max_length=8)
+    last_value: int = 0
+
+
+class ClassificationFeedback(SQLModel, table=True):
+    """An agent's classification of a ticket, kept as training data for the next model."""
+
+    __tablename__ = "classification_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    text: str
+    suggested_code: str | None = Field(default=None, max_length=16)
+    suggested_score: float | None = None
+    category_code: str = Field(max_length=16)
+    subcategory_code: str = Field(max_length=16)
+    user_id: int = Field(foreign_key="staff_user.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

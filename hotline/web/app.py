@@ -1,0 +1,49 @@
+"""``create_app(config, services)``: the aiohttp application with every route and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from hotline.channels.base import IntakePort
+from hotline.channels.registry import enabled_channels
+from hotline.services import Services, TaxonomyCheck
+from hotline.web import openapi, ops, staff
+from hotline.web.errors import error_middleware, metrics_middleware
+from hotline.web.keys import BACKGROUND, CONFIG, DATABASE, HUB, METRICS, PIPELINE, QUERIES
+
+
+def create_app(services: Services) -> web.Application:
+    config = services.config
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware],
+        client_max_size=config.server.max_body_bytes,
+    )
+    app[CONFIG] = config
+    app[DATABASE] = services.database
+    app[PIPELINE] = services.pipeline
+    app[QUERIES] = services.queries
+    app[METRICS] = services.metrics
+    app[HUB] = services.hub
+    app[BACKGROUND] = set()
+    app[staff.CATEGORY_CHECK] = TaxonomyCheck(services.taxonomy)
+    port = IntakePort(services.pipeline, services.queries, services.hub, config.data_dir)
+    for channel in enabled_channels(config, port):
+        app.router.add_routes(channel.routes())
+    app.router.add_routes(staff.routes())
+    app.router.add_routes(ops.routes())
+    app.router.add_routes(openapi.routes())
+    app.on_shutdown.append(_finish_background)
+    app.on_cleanup.append(_close_database)
+    return app
+
+
+async def _finish_background(app: web.Application) -> None:
+    tasks = app[BACKGROUND]
+    if tasks:
+        await asyncio.wait(tasks, timeout=app[CONFIG].server.shutdown_timeout_seconds)
+
+
+async def _close_database(app: web.Application) -> None:
+    await app[DATABASE].dispose()

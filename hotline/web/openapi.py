@@ -1,0 +1,172 @@
+"""The OpenAPI 3.1 description served at ``/api/v1/openapi.json``, built from the models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from hotline import __version__
+from hotline.channels.app import AppMessageIn
+from hotline.channels.letters import LetterIn
+from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["code", "message"],
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None = None
+    security: str | None = None
+    errors: tuple[int, ...] = (400, 401, 404, 413, 422, 503)
+
+
+OPERATIONS = (
+    Operation(
+        "post",
+        "/api/v1/messages",
+        "Send a citizen's message; repeating message_id returns the first answer",
+        AppMessageIn,
+        "apiKey",
+    ),
+    Operation(
+        "get",
+        "/api/v1/conversations/{conversation_id}",
+        "A conversation with its messages",
+        None,
+        "apiKey",
+    ),
+    Operation(
+        "get",
+        "/api/v1/tickets/{number}/status",
+        "A ticket's status for the citizen (query: phone)",
+        None,
+        "apiKey",
+    ),
+    Operation(
+        "get",
+        "/api/v1/ws",
+        "WebSocket chat (query: sender); frames are message JSON objects",
+        None,
+        "apiKey",
+    ),
+    Operation(
+        "post",
+        "/api/v1/letters",
+        "Letter box: creates a ticket (JSON, or multipart with attachments)",
+        LetterIn,
+        "apiKey",
+        (400, 401, 413, 415, 422, 503),
+    ),
+    Operation("post", "/api/v1/staff/login", "Log in; returns a bearer token", LoginIn),
+    Operation("post", "/api/v1/staff/logout", "Revoke the current token", None, "bearer"),
+    Operation("get", "/api/v1/staff/me", "The logged-in user", None, "bearer"),
+    Operation(
+        "get",
+        "/api/v1/staff/tickets",
+        "Tickets (query: status=triage|...|all, limit, offset)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/tickets/{number}",
+        "A ticket with its history and conversation",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "put",
+        "/api/v1/staff/tickets/{number}/classification",
+        "Set or correct the classification",
+        ClassificationIn,
+        "bearer",
+    ),
+    Operation(
+        "post",
+        "/api/v1/staff/tickets/{number}/notes",
+        "Add a note to the history",
+        TextIn,
+        "bearer",
+    ),
+    Operation(
+        "post",
+        "/api/v1/staff/conversations/{conversation_id}/replies",
+        "Reply to the citizen",
+        TextIn,
+        "bearer",
+    ),
+    Operation("post", "/api/v1/staff/users", "Create a staff user (admin)", UserIn, "bearer"),
+    Operation("get", "/healthz", "The process is up"),
+    Operation("get", "/readyz", "The database answers"),
+    Operation("get", "/metrics", "Prometheus metrics"),
+)
+
+
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"summary": op.summary, "responses": {"200": {"description": "OK"}}}
+    for status in op.errors:
+        spec["responses"][str(status)] = {
+            "description": "error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    if op.body is not None:
+        schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[op.body.__name__] = schema
+        ref = {"$ref": f"#/components/schemas/{op.body.__name__}"}
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
+    if op.security:
+        spec["security"] = [{op.security: []}]
+    params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
+    if params:
+        spec["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in params
+        ]
+    return spec
+
+
+def build_spec() -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hotline",
+            "version": __version__,
+            "description": "City 12345 hotline intake API",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_spec())
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/api/v1/openapi.json", openapi)]

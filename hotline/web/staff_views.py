@@ -1,0 +1,63 @@
+"""How tickets look to staff: full for agents, with personal data masked in lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.intake.status import status_label
+from hotline.nlu.masking import mask_phone
+from hotline.storage.models import Ticket, TicketEvent
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """A queue row: suggestions first, contact phone masked (a list does not need it)."""
+    return {
+        "number": ticket.number,
+        "suggestions": ticket.suggestions,
+        "category": ticket.category_code,
+        "subcategory": ticket.subcategory_code,
+        "title": ticket.title,
+        "request_type": ticket.request_type,
+        "urgency": ticket.urgency,
+        "status": ticket.status,
+        "status_label": status_label(ticket.status),
+        "channel": ticket.channel,
+        "address": ticket.address,
+        "contact_phone": mask_phone(ticket.contact_phone) if ticket.contact_phone else None,
+        "unit_id": ticket.unit_id,
+        "due_at": _iso(ticket.due_at),
+        "created_at": _iso(ticket.created_at),
+    }
+
+
+def ticket_detail(ticket: Ticket) -> dict[str, Any]:
+    """Everything an agent needs to work the ticket, including how to call the citizen back."""
+    return {
+        **ticket_summary(ticket),
+        "description": ticket.description,
+        "contact_name": ticket.contact_name,
+        "contact_phone": ticket.contact_phone,
+        "latitude": ticket.latitude,
+        "longitude": ticket.longitude,
+        "area": ticket.area,
+        "classified_by": ticket.classified_by,
+        "emergency": ticket.emergency,
+        "conversation_id": ticket.conversation_id,
+        "updated_at": _iso(ticket.updated_at),
+        "closed_at": _iso(ticket.closed_at),
+    }
+
+
+def event_view(event: TicketEvent) -> dict[str, Any]:
+    return {
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "from": event.from_value,
+        "to": event.to_value,
+        "note": event.note,
+    }

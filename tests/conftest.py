@@ -1,0 +1,138 @@
+"""Shared fixtures: a migrated database on SQLite always and on PostgreSQL when configured.
+
+Set ``HOTLINE_TEST_POSTGRES_URL`` (``.ci/run`` does) to run every database test on both. Each
+PostgreSQL test session gets its own freshly created database, migrated once; tables are
+truncated between tests. Each SQLite test gets a copy of a database migrated once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from hotline.config import Config, parse_config
+from hotline.storage.db import Database
+from hotline.storage.migrate import upgrade
+
+POSTGRES_ENV = "HOTLINE_TEST_POSTGRES_URL"
+API_KEY = "test-api-key-0123456789"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _backends() -> list[Any]:
+    postgres = pytest.param(
+        "postgres",
+        marks=pytest.mark.skipif(
+            not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} not set"
+        ),
+    )
+    return ["sqlite", postgres]
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    admin = make_url(url).set(drivername="postgresql")
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_all(url: str) -> None:
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT tablename FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+            tables = ", ".join(f'"{name}"' for name in rows.scalars())
+            await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database for one test, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "hotline.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate_all(url))
+    return url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    yield db
+    await db.dispose()
+
+
+def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
+    raw: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "database": {"url": database_url},
+        "channels": {"app": {"api_key": API_KEY, "websocket_poll_seconds": 0.2}},
+        "logging": {"format": "text"},
+    }
+    for key, value in overrides.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_config(raw, env={})
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return make_config(tmp_path, database_url)
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Any:
+    from hotline.nlu.analyzer import Analyzer
+
+    instance = Analyzer()
+    instance.warm_up()
+    return instance

@@ -1,0 +1,87 @@
+import asyncio
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import hotline.storage.models  # noqa: F401
+from hotline.errors import StorageUnavailable
+from hotline.storage.db import Database
+from hotline.storage.migrate import current_revision, head_revision, upgrade
+from hotline.storage.models import Citizen, Ticket, TicketEvent
+from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.types import utcnow
+
+
+async def test_upgrade_is_idempotent_and_at_head(database: Database) -> None:
+    await upgrade(database)
+    assert await current_revision(database) == head_revision()
+
+
+async def test_models_match_the_migrations(database: Database) -> None:
+    def diff(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []
+
+
+async def _ticket(database: Database) -> Ticket:
+    async with database.session() as session:
+        citizen = Citizen()
+        session.add(citizen)
+        await session.flush()
+        number = await ticket_repo.next_number(
+            session, now=utcnow(), timezone="Asia/Shanghai", digits=5
+        )
+        ticket = Ticket(
+            number=number, citizen_id=citizen.id or 0, channel="app", title="t", description="d"
+        )
+        return await ticket_repo.add(session, ticket, actor="citizen")
+
+
+async def test_ticket_history_is_append_only(database: Database) -> None:
+    ticket = await _ticket(database)
+    async with database.session() as session:
+        events = await ticket_repo.history(session, ticket_id=ticket.id or 0)
+    assert [e.action for e in events] == ["created"]
+    event_id = events[0].id
+
+    async def rewrite() -> None:
+        async with database.session() as session:
+            event = await session.get(TicketEvent, event_id)
+            assert event is not None
+            event.note = "rewritten"
+            session.add(event)
+
+    async def delete() -> None:
+        async with database.session() as session:
+            await session.delete(await session.get(TicketEvent, event_id))
+
+    with pytest.raises(Exception, match="append-only"):
+        await rewrite()
+    with pytest.raises(Exception, match="append-only"):
+        await delete()
+    async with database.session() as session:
+        again = await ticket_repo.history(session, ticket_id=ticket.id or 0)
+    assert again[0].note == events[0].note
+
+
+async def test_ticket_numbers_are_unique_under_concurrency(database: Database) -> None:
+    tickets = await asyncio.gather(*(_ticket(database) for _ in range(12)))
+    numbers = sorted(t.number for t in tickets)
+    assert len(set(numbers)) == 12
+    day = utcnow().astimezone().strftime("%Y")
+    assert all(n.startswith(day[:2]) and len(n) == 13 for n in numbers)
+    assert [int(n[-5:]) for n in numbers] == list(range(1, 13))
+
+
+async def test_unreachable_database_raises_storage_unavailable() -> None:
+    database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    with pytest.raises(StorageUnavailable):
+        await database.ping()
+    await database.dispose()

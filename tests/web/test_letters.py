@@ -1,0 +1,114 @@
+"""The letter box: a form that becomes a ticket at once."""
+
+import io
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from hotline.services import Services
+from hotline.storage.models import Message, Ticket
+
+Client = TestClient[Any, Any]
+LETTER = {
+    "title": "关于南湖路夜间施工噪音的反映",
+    "content": "南湖路地铁站附近工地每天夜里十二点后还在施工，严重影响居民休息，请相关部门查处。",
+    "name": "王女士",
+    "phone": "13800138000",
+    "area": "江南区",
+}
+
+
+async def rows(services: Services, model: Any) -> int:
+    async with services.database.session() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_json_letter_creates_a_ticket(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    response = await client.post("/api/v1/letters", json=LETTER, headers=app_headers)
+    assert response.status == 201, await response.text()
+    number = (await response.json())["ticket"]["number"]
+    async with services.database.session() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.number == number
+    assert ticket.title == LETTER["title"]
+    assert ticket.channel == "letter"
+    assert ticket.contact_name == "王女士"
+
+
+async def test_resubmitted_letter_id_returns_the_same_ticket(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    body = {**LETTER, "letter_id": "form-42"}
+    first = await client.post("/api/v1/letters", json=body, headers=app_headers)
+    second = await client.post("/api/v1/letters", json=body, headers=app_headers)
+    assert (first.status, second.status) == (201, 200)
+    assert (await first.json())["ticket"] == (await second.json())["ticket"]
+    assert await rows(services, Ticket) == 1
+
+
+def form(files: list[tuple[str, bytes, str]]) -> aiohttp.FormData:
+    """The letter's fields plus files (streamed, as a browser would send them)."""
+    data = aiohttp.FormData()
+    for key, value in LETTER.items():
+        data.add_field(key, value)
+    for name, content, content_type in files:
+        data.add_field("attachments", io.BytesIO(content), filename=name, content_type=content_type)
+    return data
+
+
+async def test_multipart_letter_keeps_its_attachment(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    photo = b"\x89PNG\r\n\x1a\n" + b"0" * 1000
+    response = await client.post(
+        "/api/v1/letters", data=form([("site.png", photo, "image/png")]), headers=app_headers
+    )
+    assert response.status == 201, await response.text()
+    async with services.database.session() as session:
+        message = (
+            await session.execute(select(Message).where(Message.direction == "in"))
+        ).scalar_one()
+    (attachment,) = message.attachments
+    assert attachment["filename"] == "site.png"
+    assert attachment["size"] == len(photo)
+    stored = (
+        services.config.data_dir / "attachments" / attachment["sha256"][:2] / attachment["sha256"]
+    )
+    assert stored.read_bytes() == photo
+
+
+async def test_oversized_or_wrong_type_attachments_are_refused_and_nothing_is_stored(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    too_big = b"0" * (services.config.channels.letters.max_attachment_bytes + 1)
+    big = await client.post(
+        "/api/v1/letters", data=form([("big.pdf", too_big, "application/pdf")]), headers=app_headers
+    )
+    assert big.status == 413
+    assert (await big.json())["error"]["code"] == "payload_too_large"
+    exe = await client.post(
+        "/api/v1/letters",
+        data=form([("x.exe", b"MZ", "application/x-msdownload")]),
+        headers=app_headers,
+    )
+    assert exe.status == 415
+    assert await rows(services, Ticket) == 0
+    assert await rows(services, Message) == 0
+
+
+async def test_letter_validation_and_auth(client: Client, app_headers: dict[str, str]) -> None:
+    bad_phone = await client.post(
+        "/api/v1/letters", json={**LETTER, "phone": "12345"}, headers=app_headers
+    )
+    assert bad_phone.status == 422
+    assert "phone" in (await bad_phone.json())["error"]["message"]
+    no_key = await client.post("/api/v1/letters", json=LETTER)
+    assert no_key.status == 401
+    text = await client.post(
+        "/api/v1/letters", data="hello", headers={**app_headers, "Content-Type": "text/plain"}
+    )
+    assert text.status == 415

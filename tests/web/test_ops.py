@@ -1,0 +1,57 @@
+"""Health, readiness, metrics, OpenAPI, and a database that is down."""
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from hotline.services import build_services
+from hotline.web.app import create_app
+from tests.conftest import API_KEY, make_config
+from tests.web.conftest import ClientFactory
+
+Client = TestClient[Any, Any]
+
+
+async def test_health_and_readiness(client: Client) -> None:
+    assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status == 200
+    assert (await ready.json())["status"] == "ready"
+
+
+async def test_metrics_count_messages_and_tickets(
+    client: Client, app_headers: dict[str, str]
+) -> None:
+    letter = {"title": "t", "content": "井盖丢了", "name": "n", "phone": "13800138000"}
+    assert (await client.post("/api/v1/letters", json=letter, headers=app_headers)).status == 201
+    text = await (await client.get("/metrics")).text()
+    assert 'hotline_messages_total{channel="letter",direction="in"} 1.0' in text
+    assert 'hotline_tickets_created_total{channel="letter"} 1.0' in text
+    assert 'route="/api/v1/letters"' in text
+
+
+async def test_openapi_describes_the_api(client: Client) -> None:
+    spec = await (await client.get("/api/v1/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/messages" in spec["paths"]
+    assert "AppMessageIn" in spec["components"]["schemas"]
+    assert spec["paths"]["/api/v1/letters"]["post"]["security"] == [{"apiKey": []}]
+
+
+async def test_database_down_gives_503_and_acknowledges_nothing(
+    tmp_path: Path, analyzer: Any, aiohttp_client: ClientFactory
+) -> None:
+    config = make_config(tmp_path, "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    services = build_services(config, analyzer=analyzer)
+    client = await aiohttp_client(create_app(services))
+    headers = {"X-Api-Key": API_KEY}
+    response = await client.post(
+        "/api/v1/messages", json={"sender": "u", "text": "你好", "message_id": "1"}, headers=headers
+    )
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "database_unavailable"
+    letter = {"title": "t", "content": "c", "name": "n", "phone": "13800138000"}
+    assert (await client.post("/api/v1/letters", json=letter, headers=headers)).status == 503
+    assert (await client.get("/readyz")).status == 503
+    assert (await client.get("/healthz")).status == 200
