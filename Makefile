@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= .data
 export HOTLINE_DATA_DIR ?= $(DATA)
+LINTED := $(wildcard hotline tests bench)
 
 .PHONY: setup run test lint typecheck clean
 
@@ -30,14 +31,14 @@ run: setup $(DATA)/app-api-key
 	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline serve
 
 test: setup
-	$(BIN)/ruff check hotline tests bench
-	$(BIN)/ruff format --check hotline tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy hotline
 	$(BIN)/pytest -q
 
 lint:
-	$(BIN)/ruff check hotline tests bench
-	$(BIN)/ruff format --check hotline tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck:
 	$(BIN)/mypy hotline

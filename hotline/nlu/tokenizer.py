@@ -3,11 +3,12 @@
 Each ``CityTokenizer`` owns its own ``jieba.Tokenizer()``: the module-level jieba functions mutate a
 process-wide tokenizer, which would leak one component's vocabulary into another's. Loading
 jieba's dictionary takes about a second, so it happens on first use (or ``warm_up``), once per
-instance, under a lock.
+process; each instance then copies it and adds its words once, under a lock.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import warnings
@@ -42,6 +43,18 @@ def import_jieba() -> ModuleType:
         warnings.filterwarnings("ignore", message=".*pkg_resources.*")
         import jieba
     return jieba
+
+
+@functools.cache
+def _base_frequencies() -> tuple[dict[str, int], int]:
+    """jieba's default word frequencies, loaded once per process.
+
+    Loading them takes about a second; every CityTokenizer copies them before adding its own
+    words, so instances stay independent while only the first one pays the load.
+    """
+    base = import_jieba().Tokenizer()
+    base.initialize()
+    return base.FREQ, base.total
 
 
 def _read_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]:
@@ -81,7 +94,9 @@ class CityTokenizer:
 
     def _build(self) -> jieba.Tokenizer:
         tokenizer = import_jieba().Tokenizer()
-        tokenizer.initialize()
+        frequencies, total = _base_frequencies()
+        tokenizer.FREQ, tokenizer.total = dict(frequencies), total
+        tokenizer.initialized = True
         for word, freq, tag in _read_dictionary(self._dictionary_path):
             tokenizer.add_word(word, freq, tag)
         if self._gazetteer is not None:
