@@ -88,3 +88,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # jieba installs its own handler and sets DEBUG when imported; import it first to undo that.
+    import jieba  # noqa: F401
+
+    jieba_logger = logging.getLogger("jieba")
+    jieba_logger.handlers.clear()
+    jieba_logger.setLevel(logging.WARNING)

@@ -4,10 +4,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +99,51 @@ def test_sigkill_after_2xx_loses_nothing(tmp_path: Path, database_url: str) -> N
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["ticket"]["number"] == number
     assert chat["conversation_id"]
+
+
+def test_sigterm_drains_a_request_in_flight(tmp_path: Path) -> None:
+    """A letter whose handler is still working when SIGTERM arrives is answered and stored.
+
+    The handler is held up by a write lock the test keeps on the SQLite database, the way a
+    slow database holds up real requests; the lock is released only after the signal.
+    """
+    port = free_port()
+    db_path = tmp_path / "data" / "hotline.db"
+    env = {
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+        "HOTLINE_APP_API_KEY": API_KEY,
+        "HOTLINE_PORT": str(port),
+        "HOTLINE_CONFIG": str(ROOT / "config.yml"),
+    }
+    env.pop("HOTLINE_DATABASE_URL", None)
+    assert hotline(env, "db", "upgrade").returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from hotline.cli.main import main; main()", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_ready(port, server)
+        letter = {"title": "噪音", "content": "工地夜间施工", "name": "钱", "phone": "13800138000"}
+        lock = sqlite3.connect(db_path, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(post, port, "/api/v1/letters", letter)
+            time.sleep(1.0)
+            assert not pending.done()
+            server.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            lock.execute("ROLLBACK")
+            lock.close()
+            status, body = pending.result(timeout=30)
+        assert status == 201
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+        if server.stderr:
+            server.stderr.close()
+    shown = hotline(env, "tickets", "show", body["ticket"]["number"], "--json")
+    assert shown.returncode == 0, shown.stderr

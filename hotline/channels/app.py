@@ -24,6 +24,7 @@ from hotline.intake.messages import InboundMessage, Location
 from hotline.intake.queries import message_view
 from hotline.storage.models import Direction
 from hotline.web.bodies import describe, read_json
+from hotline.web.responses import json_response
 from hotline.web.security import check_api_key
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,12 @@ class AppChannel:
         check_api_key(request, self._config.api_key)
         payload = await read_json(request, AppMessageIn)
         result = await self._port.pipeline.submit(payload.to_inbound())
-        return web.json_response(result.to_dict(), status=200 if result.repeated else 201)
+        return json_response(result.to_dict(), status=200 if result.repeated else 201)
 
     async def get_conversation(self, request: web.Request) -> web.Response:
         check_api_key(request, self._config.api_key)
         view = await self._port.queries.conversation(request.match_info["conversation_id"])
-        return web.json_response(view)
+        return json_response(view)
 
     async def get_ticket_status(self, request: web.Request) -> web.Response:
         check_api_key(request, self._config.api_key)
@@ -98,7 +99,7 @@ class AppChannel:
             raise ValidationFailed(
                 "phone: the contact phone given when the ticket was made is required"
             )
-        return web.json_response(await self._port.queries.ticket_status(number, phone))
+        return json_response(await self._port.queries.ticket_status(number, phone))
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         check_api_key(request, self._config.api_key)

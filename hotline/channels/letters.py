@@ -20,6 +20,7 @@ from hotline.intake.messages import Attachment, InboundMessage
 from hotline.intake.tickets import TicketRequest
 from hotline.storage.files import AttachmentStore
 from hotline.web.bodies import describe, read_json
+from hotline.web.responses import json_response
 from hotline.web.security import check_api_key
 
 _PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -87,7 +88,7 @@ class LettersChannel:
             contact_name=letter.name,
         )
         result = await self._port.pipeline.submit_letter(message, ticket_request)
-        return web.json_response(result.to_dict(), status=200 if result.repeated else 201)
+        return json_response(result.to_dict(), status=200 if result.repeated else 201)
 
     async def _read_multipart(self, request: web.Request) -> tuple[LetterIn, list[Attachment]]:
         fields: dict[str, str] = {}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import click
-from aiohttp import web
 
 from hotline.cli.chat import chat
 from hotline.cli.common import get_config, run_async
@@ -17,6 +17,7 @@ from hotline.observability import configure_logging
 from hotline.sample.loader import initialise
 from hotline.storage.db import Database
 from hotline.storage.migrate import current_revision, head_revision, upgrade
+from hotline.web.server import serve as serve_app
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,13 @@ def serve(ctx: click.Context, port: int | None, host: str | None) -> None:
         raise click.ClickException(e.message) from e
     app = create_app(services)
     log.info("server.starting", extra={"database": services.database.dialect})
-    web.run_app(
-        app,
-        host=host or config.server.host,
-        port=port or config.server.port,
-        shutdown_timeout=config.server.shutdown_timeout_seconds,
-        access_log=None,
-        print=lambda text: click.echo(text, err=True),
+    asyncio.run(
+        serve_app(
+            app,
+            host=host or config.server.host,
+            port=port or config.server.port,
+            shutdown_timeout=config.server.shutdown_timeout_seconds,
+        )
     )
 
 

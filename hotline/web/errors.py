@@ -11,6 +11,7 @@ from aiohttp import web
 from hotline.errors import HotlineError, StorageUnavailable
 from hotline.storage.db import is_unavailable
 from hotline.web.keys import METRICS
+from hotline.web.responses import json_response
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ _HTTP_CODES = {
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 @web.middleware

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from hotline import __version__
 from hotline.channels.app import AppMessageIn
 from hotline.channels.letters import LetterIn
+from hotline.web.responses import json_response
 from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
 
 ERROR_SCHEMA = {
@@ -165,7 +166,7 @@ def build_spec() -> dict[str, Any]:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(build_spec())
+    return json_response(build_spec())
 
 
 def routes() -> list[web.RouteDef]:

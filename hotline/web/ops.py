@@ -8,11 +8,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from hotline.errors import StorageUnavailable
 from hotline.web.errors import error_response
 from hotline.web.keys import DATABASE, METRICS
+from hotline.web.responses import json_response
 
 
 async def healthz(request: web.Request) -> web.Response:
     """The process is up and serving."""
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -21,7 +22,7 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[DATABASE].ping()
     except StorageUnavailable as e:
         return error_response(503, e.code, e.message)
-    return web.json_response({"status": "ready", "database": request.app[DATABASE].dialect})
+    return json_response({"status": "ready", "database": request.app[DATABASE].dialect})
 
 
 async def metrics(request: web.Request) -> web.Response:

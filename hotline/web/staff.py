@@ -17,6 +17,7 @@ from hotline.storage.repos import conversations, staff
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.web.bodies import query_int, read_json
 from hotline.web.keys import CONFIG, DATABASE, PIPELINE
+from hotline.web.responses import json_response
 from hotline.web.security import bearer_token, current_user, require_roles
 from hotline.web.staff_views import event_view, ticket_detail, ticket_summary
 
@@ -78,7 +79,7 @@ async def login(request: web.Request) -> web.Response:
         if user is None or not valid or not user.active:
             raise Unauthorized("wrong username or password")
         token, expires_at = await staff.issue_token(session, user=user, ttl=ttl)
-    return web.json_response(
+    return json_response(
         {"token": token, "expires_at": expires_at.isoformat(), "user": user_view(user)}
     )
 
@@ -87,12 +88,12 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as session:
         await staff.revoke_token(session, token=bearer_token(request))
-    return web.json_response({"logged_out": True})
+    return json_response({"logged_out": True})
 
 
 @require_roles(*Role)
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(user_view(current_user(request)))
+    return json_response(user_view(current_user(request)))
 
 
 @require_roles(*TICKET_READERS)
@@ -109,7 +110,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     )
     async with request.app[DATABASE].session() as session:
         rows, total = await ticket_repo.search(session, where=where)
-    return web.json_response({"total": total, "tickets": [ticket_summary(t) for t in rows]})
+    return json_response({"total": total, "tickets": [ticket_summary(t) for t in rows]})
 
 
 @require_roles(*TICKET_READERS)
@@ -120,7 +121,7 @@ async def get_ticket(request: web.Request) -> web.Response:
         messages = []
         if ticket.conversation_id and current_user(request).role != Role.UNIT:
             messages = await conversations.messages(session, conversation_id=ticket.conversation_id)
-    return web.json_response(
+    return json_response(
         {
             "ticket": ticket_detail(ticket),
             "history": [event_view(e) for e in events],
@@ -162,7 +163,7 @@ async def classify_ticket(request: web.Request) -> web.Response:
                 user_id=user.id or 0,
             ),
         )
-    return web.json_response({"ticket": ticket_detail(ticket)})
+    return json_response({"ticket": ticket_detail(ticket)})
 
 
 @require_roles(*TICKET_READERS)
@@ -177,7 +178,7 @@ async def add_note(request: web.Request) -> web.Response:
             action="note",
             note=body.text,
         )
-    return web.json_response(event_view(event), status=201)
+    return json_response(event_view(event), status=201)
 
 
 @require_roles(*WORKERS)
@@ -188,7 +189,7 @@ async def reply_to_citizen(request: web.Request) -> web.Response:
         text=body.text,
         agent=current_user(request).username,
     )
-    return web.json_response(message_view(message), status=201)
+    return json_response(message_view(message), status=201)
 
 
 @require_roles(Role.ADMIN)
@@ -205,7 +206,7 @@ async def create_user(request: web.Request) -> web.Response:
             role=body.role,
             unit_id=body.unit_id,
         )
-    return web.json_response(user_view(user), status=201)
+    return json_response(user_view(user), status=201)
 
 
 async def _visible_ticket(request: web.Request, session: AsyncSession) -> Ticket:
