@@ -10,6 +10,7 @@ import click
 from hotline.cli.common import get_config, run_async
 from hotline.errors import HotlineError
 from hotline.intake.messages import InboundMessage
+from hotline.observability import configure_logging
 from hotline.services import build_services
 from hotline.storage.migrate import upgrade
 
@@ -26,6 +27,7 @@ from hotline.storage.migrate import upgrade
 async def chat(ctx: click.Context, sender: str | None, phone: str | None) -> None:
     """Hold a conversation with the hotline; an empty line or Ctrl-D ends it."""
     config = get_config(ctx)
+    configure_logging("WARNING", "text")  # the conversation is the output here
     config.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(config)
     sender = sender or f"cli-{uuid.uuid4().hex[:8]}"

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 _TICKET_NUMBER = re.compile(r"(?<!\d)(20\d{6}\d{3,8})(?!\d)")
+_TICKET_WORDS = re.compile(r"工单|单子|诉求|反映的|投诉的|举报的|报的事|提交的")
 _STATUS_CUE = re.compile(
     r"查询|查一下|查下|进度|状态|办得怎么样|处理得怎么样|处理到哪|怎么样了|结果"
 )
@@ -93,6 +94,13 @@ class Cues:
     status_query: bool
 
 
+def _is_status_query(text: str, bare: str, number: str | None) -> bool:
+    if number is not None:
+        return bool(_STATUS_CUE.search(text)) or bare == number
+    # "我上次反映的问题处理得怎么样了": about their own earlier ticket, no number given.
+    return bool(_STATUS_CUE.search(text)) and bool(_TICKET_WORDS.search(text)) and len(bare) <= 40
+
+
 def read_cues(text: str) -> Cues:
     """Read the conversational cues in one (normalised) message."""
     bare = _bare(text)
@@ -105,5 +113,5 @@ def read_cues(text: str) -> Cues:
         no=bare in _NO,
         skip=bare in _SKIP,
         ticket_number=number,
-        status_query=number is not None and (bool(_STATUS_CUE.search(text)) or bare == number),
+        status_query=_is_status_query(text, bare, number),
     )

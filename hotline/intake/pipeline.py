@@ -213,7 +213,7 @@ class IntakePipeline:
     ) -> policy.Turn:
         cues = read_cues(analysis.normalized)
         status_reply = None
-        if cues.status_query and cues.ticket_number:
+        if cues.status_query:
             status_reply = await self._status_reply(session, citizen, cues.ticket_number)
         known_phone = message.contact_phone or await citizens.contact_of(
             session, citizen_id=_id(citizen), kind=ContactKind.PHONE
@@ -236,7 +236,11 @@ class IntakePipeline:
             status_reply=status_reply,
         )
 
-    async def _status_reply(self, session: AsyncSession, citizen: Citizen, number: str) -> str:
+    async def _status_reply(
+        self, session: AsyncSession, citizen: Citizen, number: str | None
+    ) -> str:
+        if number is None:
+            return await self._recent_status(session, citizen)
         try:
             ticket = await ticket_repo.by_number(session, number=number)
         except NotFound:
@@ -244,6 +248,15 @@ class IntakePipeline:
         if ticket.citizen_id != citizen.id:
             return not_found_sentence(number)
         return status_sentence(ticket, timezone=self._settings.timezone)
+
+    async def _recent_status(self, session: AsyncSession, citizen: Citizen) -> str:
+        where = ticket_repo.TicketFilter(citizen_id=_id(citizen), limit=3, newest_first=True)
+        recent, total = await ticket_repo.search(session, where=where)
+        if not recent:
+            return "没有查询到您名下的工单。如需查询其他渠道登记的工单，请提供工单编号。"
+        lines = [status_sentence(t, timezone=self._settings.timezone) for t in recent]
+        more = f"（共 {total} 件，仅显示最近 3 件）" if total > len(recent) else ""
+        return "您名下最近的工单：" + more + "\n" + "\n".join(lines)
 
     async def _identify(self, session: AsyncSession, message: InboundMessage) -> Citizen:
         kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)

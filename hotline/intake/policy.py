@@ -68,7 +68,7 @@ def step(state: State, draft: dict[str, Any], turn: Turn) -> Step:
     """Decide what to do with one message; returns the new state, draft and replies."""
     if turn.emergency in REFERRALS:
         return _refer(state, draft, turn.emergency)
-    if turn.cues.status_query and turn.status_reply:
+    if turn.status_reply:
         return _answer_status(state, draft, turn.status_reply)
     if turn.cues.cancel:
         reply = NOTHING_TO_CANCEL if state == State.IDLE else CANCELLED

@@ -110,3 +110,6 @@ def test_cues_are_narrow() -> None:
     assert read_cues("2026112200001").status_query
     assert read_cues("帮我查一下 2026112200001 怎么样了").ticket_number == "2026112200001"
     assert not read_cues("我的电话是13800138000").status_query
+    assert read_cues("我上次反映的问题处理得怎么样了").status_query
+    assert read_cues("我上次反映的问题处理得怎么样了").ticket_number is None
+    assert not read_cues("楼下烧烤店油烟太大，你们管管怎么样").status_query

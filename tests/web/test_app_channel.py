@@ -45,6 +45,17 @@ async def test_conversation_ends_with_a_ticket_number(
     assert "望江路" in (ticket.address or "")
     assert ticket.category_code is None  # nothing classified it: agents triage
 
+    status = await send(client, app_headers, "我刚才反映的问题处理得怎么样了", "m5")
+    assert number in status["replies"][0]["text"]
+    assert "已受理" in status["replies"][0]["text"]
+    other = await client.post(
+        "/api/v1/messages",
+        json={"sender": "someone-else", "text": f"查询工单{number}进度", "message_id": "x1"},
+        headers=app_headers,
+    )
+    other_reply = (await other.json())["replies"][0]["text"]
+    assert "没有查询到" in other_reply  # another citizen cannot read this ticket
+
 
 async def test_repeated_message_id_returns_the_first_answer_and_stores_nothing_twice(
     client: Client, app_headers: dict[str, str], services: Services

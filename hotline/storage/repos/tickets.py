@@ -95,6 +95,7 @@ class TicketFilter:
     citizen_id: int | None = None
     limit: int = 50
     offset: int = 0
+    newest_first: bool = False
 
 
 async def search(session: AsyncSession, *, where: TicketFilter) -> tuple[list[Ticket], int]:
@@ -109,11 +110,12 @@ async def search(session: AsyncSession, *, where: TicketFilter) -> tuple[list[Ti
     total = (
         await session.execute(select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
-    page = (
-        statement.order_by(col(Ticket.created_at), col(Ticket.id))
-        .limit(where.limit)
-        .offset(where.offset)
+    order = (
+        (col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        if where.newest_first
+        else (col(Ticket.created_at), col(Ticket.id))
     )
+    page = statement.order_by(*order).limit(where.limit).offset(where.offset)
     return list((await session.execute(page)).scalars()), int(total)
 
 
