@@ -10,7 +10,14 @@ from hotline.errors import NotFound, ValidationFailed
 from hotline.intake.hub import ReplyHub
 from hotline.intake.pipeline import IntakePipeline, IntakeSettings, TextAnalyzer
 from hotline.intake.queries import CitizenQueries
-from hotline.intake.steps import ClassifierStep, NoClassifier, NoRouter, RouterStep
+from hotline.intake.steps import (
+    ClassifierStep,
+    KnowledgeStep,
+    NoClassifier,
+    NoKnowledge,
+    NoRouter,
+    RouterStep,
+)
 from hotline.intake.tickets import TicketFactory
 from hotline.observability import Metrics
 from hotline.storage.db import Database
@@ -58,6 +65,7 @@ def build_services(
     *,
     analyzer: TextAnalyzer | None = None,
     classifier: ClassifierStep | None = None,
+    knowledge: KnowledgeStep | None = None,
     router: RouterStep | None = None,
 ) -> Services:
     """Everything the web app and the CLI share; created once in ``main()`` or a test."""
@@ -77,6 +85,7 @@ def build_services(
         analyzer=analyzer or default_analyzer(),
         tickets=tickets,
         classifier=classifier,
+        knowledge=knowledge or NoKnowledge(),
         settings=IntakeSettings(
             timezone=config.intake.timezone,
             sequence_digits=config.intake.ticket_sequence_digits,

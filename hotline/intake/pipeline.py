@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import NotFound, ValidationFailed
-from hotline.intake import policy
+from hotline.intake import policy, records
 from hotline.intake.hub import ReplyHub
-from hotline.intake.intents import read_cues
-from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
+from hotline.intake.intents import Cues, read_cues
+from hotline.intake.messages import InboundMessage, IntakeResult
 from hotline.intake.status import not_found_sentence, status_sentence
-from hotline.intake.steps import ClassifierStep
+from hotline.intake.steps import ClassifierStep, KnowledgeAnswer, KnowledgeStep
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
 from hotline.storage.db import Database
@@ -54,24 +54,13 @@ class TextAnalyzer(Protocol):
     def analyze(self, text: str) -> Analysis: ...
 
 
-CHANNEL_CONTACT_KINDS = {
-    "app": ContactKind.APP,
-    "letter": ContactKind.PHONE,
-    "voice": ContactKind.PHONE,
-    "sms": ContactKind.PHONE,
-    "wechat": ContactKind.WECHAT,
-    "telegram": ContactKind.TELEGRAM,
-    "email": ContactKind.EMAIL,
-    "cli": ContactKind.APP,
-}
-
-
 @dataclass(frozen=True)
 class IntakeSettings:
     timezone: str = "Asia/Shanghai"
     sequence_digits: int = 5
     max_text_chars: int = 4000
     conversation_idle: timedelta = timedelta(hours=24)
+    policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
 
 
 class IntakePipeline:
@@ -82,6 +71,7 @@ class IntakePipeline:
         analyzer: TextAnalyzer,
         tickets: TicketFactory,
         classifier: ClassifierStep,
+        knowledge: KnowledgeStep,
         settings: IntakeSettings,
         metrics: Metrics | None = None,
         hub: ReplyHub | None = None,
@@ -90,6 +80,7 @@ class IntakePipeline:
         self._analyzer = analyzer
         self._tickets = tickets
         self._classifier = classifier
+        self._knowledge = knowledge
         self._settings = settings
         self._metrics = metrics
         self._hub = hub
@@ -116,21 +107,24 @@ class IntakePipeline:
         if replay is not None:
             return replay
         async with self._db.session() as session:
-            citizen = await self._identify(session, message)
+            citizen = await records.identify(session, message)
             conversation = await conversations.start(
-                session, citizen_id=_id(citizen), channel=message.channel, address=message.sender
+                session,
+                citizen_id=records.citizen_id(citizen),
+                channel=message.channel,
+                address=message.sender,
             )
-            inbound = await self._store_inbound(session, conversation, message)
+            inbound = await records.store_inbound(session, conversation, message)
             ticket = await self._tickets.create(
                 session,
                 request=request,
                 message=message,
-                citizen_id=_id(citizen),
+                citizen_id=records.citizen_id(citizen),
                 conversation_id=conversation.id,
             )
             reply = policy.ticket_created(ticket.number)
-            await self._store_replies(session, conversation, inbound, [reply], ticket)
-            result = _result(conversation, inbound, [reply], ticket)
+            await records.store_replies(session, conversation, inbound, [reply], ticket)
+            result = records.result_of(conversation, inbound, [reply], ticket)
         self._observe(message, result)
         return result
 
@@ -163,15 +157,18 @@ class IntakePipeline:
                 session, channel=message.channel, external_id=message.external_id
             )
             if existing is not None:
-                return await _replayed(session, existing)
-            citizen = await self._identify(session, message)
-            conversation = await self._conversation(session, citizen, message)
-            inbound = await self._store_inbound(session, conversation, message)
+                return await records.replayed(session, existing)
+            citizen = await records.identify(session, message)
+            conversation = await records.conversation_for(
+                session, citizen, message, idle_after=self._settings.conversation_idle
+            )
+            inbound = await records.store_inbound(session, conversation, message)
             turn = await self._turn(session, citizen, conversation, message, analysis)
-            step = policy.step(conversation.state, conversation.draft, turn)
+            step = policy.step(conversation.state, conversation.draft, turn, self._settings.policy)
             ticket = await self._apply(session, citizen, conversation, message, step)
-            await self._store_replies(session, conversation, inbound, step.replies, ticket)
-            return _result(conversation, inbound, step.replies, ticket)
+            await records.store_replies(session, conversation, inbound, step.replies, ticket)
+            await self._record_knowledge(session, conversation, inbound, step)
+            return records.result_of(conversation, inbound, step.replies, ticket)
 
     async def _apply(
         self,
@@ -187,7 +184,7 @@ class IntakePipeline:
                 session,
                 request=TicketRequest.from_draft(step.draft),
                 message=message,
-                citizen_id=_id(citizen),
+                citizen_id=records.citizen_id(citizen),
                 conversation_id=conversation.id,
             )
             step.replies.append(policy.ticket_created(ticket.number))
@@ -203,6 +200,19 @@ class IntakePipeline:
         await conversations.save(session, conversation)
         return ticket
 
+    async def _record_knowledge(
+        self, session: AsyncSession, conversation: Conversation, inbound: Message, step: policy.Step
+    ) -> None:
+        if step.answered is not None:
+            await self._knowledge.record_answer(
+                session,
+                conversation_id=conversation.id,
+                message_id=records.message_id(inbound),
+                answer=step.answered,
+            )
+        if step.gap:
+            await self._knowledge.record_gap(session, question=step.gap)
+
     async def _turn(
         self,
         session: AsyncSession,
@@ -216,13 +226,15 @@ class IntakePipeline:
         if cues.status_query:
             status_reply = await self._status_reply(session, citizen, cues.ticket_number)
         known_phone = message.contact_phone or await citizens.contact_of(
-            session, citizen_id=_id(citizen), kind=ContactKind.PHONE
+            session, citizen_id=records.citizen_id(citizen), kind=ContactKind.PHONE
         )
-        needs_place = None
-        if conversation.state == policy.State.IDLE and not cues.greeting and not cues.status_query:
+        needs_place: bool | None = None
+        knowledge: tuple[KnowledgeAnswer, ...] = ()
+        if _may_be_a_request(conversation.state, cues, analysis.normalized):
             classification = await self._classifier.classify(analysis.normalized)
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
+            knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)
         return policy.Turn(
             text=analysis.normalized,
@@ -234,6 +246,7 @@ class IntakePipeline:
             known_phone=known_phone,
             needs_place=needs_place,
             status_reply=status_reply,
+            knowledge=knowledge,
         )
 
     async def _status_reply(
@@ -250,7 +263,9 @@ class IntakePipeline:
         return status_sentence(ticket, timezone=self._settings.timezone)
 
     async def _recent_status(self, session: AsyncSession, citizen: Citizen) -> str:
-        where = ticket_repo.TicketFilter(citizen_id=_id(citizen), limit=3, newest_first=True)
+        where = ticket_repo.TicketFilter(
+            citizen_id=records.citizen_id(citizen), limit=3, newest_first=True
+        )
         recent, total = await ticket_repo.search(session, where=where)
         if not recent:
             return "没有查询到您名下的工单。如需查询其他渠道登记的工单，请提供工单编号。"
@@ -258,76 +273,12 @@ class IntakePipeline:
         more = f"（共 {total} 件，仅显示最近 3 件）" if total > len(recent) else ""
         return "您名下最近的工单：" + more + "\n" + "\n".join(lines)
 
-    async def _identify(self, session: AsyncSession, message: InboundMessage) -> Citizen:
-        kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
-        citizen = await citizens.identify(
-            session, kind=kind, value=message.sender, name=message.contact_name
-        )
-        if message.contact_phone and kind != ContactKind.PHONE:
-            await citizens.add_contact(
-                session,
-                citizen_id=_id(citizen),
-                kind=ContactKind.PHONE,
-                value=message.contact_phone,
-            )
-        return citizen
-
-    async def _conversation(
-        self, session: AsyncSession, citizen: Citizen, message: InboundMessage
-    ) -> Conversation:
-        conversation = await conversations.current(
-            session,
-            channel=message.channel,
-            address=message.sender,
-            idle_after=self._settings.conversation_idle,
-        )
-        if conversation is not None:
-            return conversation
-        return await conversations.start(
-            session, citizen_id=_id(citizen), channel=message.channel, address=message.sender
-        )
-
-    async def _store_inbound(
-        self, session: AsyncSession, conversation: Conversation, message: InboundMessage
-    ) -> Message:
-        return await conversations.add_message(
-            session,
-            conversation=conversation,
-            direction=Direction.INBOUND,
-            text=message.text,
-            author="citizen",
-            external_id=message.external_id,
-            attachments=[a.to_dict() for a in message.attachments],
-        )
-
-    async def _store_replies(
-        self,
-        session: AsyncSession,
-        conversation: Conversation,
-        inbound: Message,
-        replies: list[OutboundReply],
-        ticket: Ticket | None,
-    ) -> None:
-        for reply in replies:
-            stored = await conversations.add_message(
-                session,
-                conversation=conversation,
-                direction=Direction.OUTBOUND,
-                text=reply.text,
-                author="bot",
-                reply_to_id=inbound.id,
-                ticket_id=ticket.id if ticket else None,
-            )
-            stored.meta = {k: v for k, v in reply.to_dict().items() if k != "text"}
-            session.add(stored)
-        await session.flush()
-
     async def _replay(self, message: InboundMessage) -> IntakeResult | None:
         async with self._db.session() as session:
             existing = await conversations.find_inbound(
                 session, channel=message.channel, external_id=message.external_id
             )
-            return None if existing is None else await _replayed(session, existing)
+            return None if existing is None else await records.replayed(session, existing)
 
     def _observe(self, message: InboundMessage, result: IntakeResult) -> None:
         if self._metrics is None or result.repeated:
@@ -341,41 +292,17 @@ class IntakePipeline:
                 self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
 
 
-async def _replayed(session: AsyncSession, inbound: Message) -> IntakeResult:
-    stored = await conversations.replies_to(session, message_id=_mid(inbound))
-    replies = [_reply_from(m.text, m.meta) for m in stored]
-    ticket_id = next((m.ticket_id for m in stored if m.ticket_id is not None), None)
-    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
-    ref = TicketRef(ticket.number, ticket.status) if ticket else None
-    return IntakeResult(inbound.conversation_id, _mid(inbound), tuple(replies), ref, repeated=True)
+_REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}
 
 
-def _reply_from(text: str, meta: dict[str, Any]) -> OutboundReply:
-    return OutboundReply(
-        text=text,
-        spoken=meta.get("spoken"),
-        choices=tuple(meta.get("choices", ())),
-        action=meta.get("action"),
+def _may_be_a_request(state: str, cues: Cues, text: str) -> bool:
+    """Whether this message may be a new request (worth classifying and looking up)."""
+    if state not in _REQUEST_STATES or cues.status_query or cues.cancel:
+        return False
+    if cues.greeting or cues.yes or cues.no or cues.skip:
+        return False
+    bare = text.strip().rstrip("。！!.")
+    return (
+        not bare.isdigit()
+        and bare not in policy.UNSOLVED | policy.SOLVED_WORDS | policy.NONE_OF_THEM
     )
-
-
-def _result(
-    conversation: Conversation,
-    inbound: Message,
-    replies: list[OutboundReply],
-    ticket: Ticket | None,
-) -> IntakeResult:
-    ref = TicketRef(ticket.number, ticket.status) if ticket else None
-    return IntakeResult(conversation.id, _mid(inbound), tuple(replies), ref)
-
-
-def _id(citizen: Citizen) -> int:
-    if citizen.id is None:
-        raise RuntimeError("citizen has no id")
-    return citizen.id
-
-
-def _mid(message: Message) -> int:
-    if message.id is None:
-        raise RuntimeError("message has no id")
-    return message.id

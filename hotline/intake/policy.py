@@ -1,8 +1,10 @@
 """The conversation policy: a small explicit state machine, free of I/O.
 
     idle ──request──▶ (awaiting_place) ──▶ (awaiting_contact) ──▶ confirming ──yes──▶ ticket, idle
-      ▲                                                                │
-      └──────────────────────── cancel (from any state) ◀──────────────┘
+      │   ▲                                                            │
+      │   └──────────────────── cancel (from any state) ◀──────────────┘
+      ├──knowledge answer──▶ answered ──"没解决"──▶ (the ticket path above)
+      └──several close ones──▶ choosing ──number──▶ answered;  "都不是" ──▶ ticket path
 
 At any point: an emergency is referred at once, and "what is the status of ticket N" is
 answered without losing the place in the conversation.
@@ -15,6 +17,7 @@ from typing import Any
 
 from hotline.intake.intents import Cues
 from hotline.intake.messages import OutboundReply
+from hotline.intake.steps import KnowledgeAnswer
 from hotline.nlu.masking import mask_phone
 from hotline.storage.models import ConversationState
 
@@ -33,6 +36,15 @@ REFERRALS = {
     "120": "您反映的情况可能需要紧急医疗救助，请立即拨打120急救电话！",
     "122": "您反映的是交通事故，请立即拨打122交通事故报警电话，有人员受伤请同时拨打120！",
 }
+ASK_SOLVED = (
+    "以上答复是否解决了您的问题？请回复“解决了”或“没解决”；没解决的我们为您登记工单转交办理。"
+)
+SOLVED = "很高兴能帮到您。如有其他问题，欢迎随时咨询12345。"
+NONE_OF_THEM = {"都不是", "都不对", "没有", "不是", "0"}
+UNSOLVED = {"没解决", "没有解决", "未解决", "不行", "没用", "没有用", "不是这个"}
+SOLVED_WORDS = {"解决了", "已解决", "明白了", "知道了", "清楚了", "好的谢谢", "谢谢"}
+#: request types the knowledge base can settle; complaints and reports always become tickets
+_ANSWERABLE_TYPES = {"咨询", "求助", "建议", "其他"}
 #: request types that concern a place in the city unless the classifier says otherwise
 _PLACE_BOUND_TYPES = {"投诉", "举报", "求助"}
 
@@ -53,6 +65,17 @@ class Turn:
     needs_place: bool | None = None
     #: the answer to a ticket-status question, prepared by the pipeline
     status_reply: str | None = None
+    #: knowledge-base candidates for this text, best first (only looked up when idle)
+    knowledge: tuple[KnowledgeAnswer, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    #: calibrated confidence at which the knowledge base answers directly
+    answer_threshold: float = 0.75
+    #: at or above this (and below the answer threshold) the citizen chooses among candidates
+    suggest_threshold: float = 0.45
+    max_choices: int = 3
 
 
 @dataclass
@@ -62,9 +85,15 @@ class Step:
     replies: list[OutboundReply] = field(default_factory=list)
     create_ticket: bool = False
     emergency: str | None = None
+    #: an answer given from the knowledge base, to be logged with its entry and version
+    answered: KnowledgeAnswer | None = None
+    #: the question got no answer that settled it: keep it for the editors
+    gap: str | None = None
 
 
-def step(state: State, draft: dict[str, Any], turn: Turn) -> Step:
+def step(
+    state: State, draft: dict[str, Any], turn: Turn, settings: PolicySettings | None = None
+) -> Step:
     """Decide what to do with one message; returns the new state, draft and replies."""
     if turn.emergency in REFERRALS:
         return _refer(state, draft, turn.emergency)
@@ -73,8 +102,14 @@ def step(state: State, draft: dict[str, Any], turn: Turn) -> Step:
     if turn.cues.cancel:
         reply = NOTHING_TO_CANCEL if state == State.IDLE else CANCELLED
         return Step(State.IDLE, {}, [OutboundReply(reply)])
-    handler = _HANDLERS[State(state)]
-    return handler(dict(draft), turn)
+    settings = settings or PolicySettings()
+    if state == State.ANSWERED:
+        return _on_answered(dict(draft), turn, settings)
+    if state == State.CHOOSING:
+        return _on_choosing(dict(draft), turn, settings)
+    if state == State.IDLE:
+        return _on_idle(turn, settings)
+    return _HANDLERS[State(state)](dict(draft), turn)
 
 
 def _refer(state: State, draft: dict[str, Any], service: str) -> Step:
@@ -91,22 +126,101 @@ def _answer_status(state: State, draft: dict[str, Any], status_reply: str) -> St
     return Step(state, draft, replies)
 
 
-def _on_idle(draft: dict[str, Any], turn: Turn) -> Step:
+def _on_idle(turn: Turn, settings: PolicySettings) -> Step:
     if turn.cues.greeting or not turn.text.strip():
         return Step(State.IDLE, {}, [OutboundReply(GREETING)])
     if turn.cues.yes or turn.cues.no or turn.cues.skip:
         return Step(State.IDLE, {}, [OutboundReply("请直接描述您要反映或咨询的事情。")])
+    request = _request_draft(turn)
+    if turn.request_type not in _ANSWERABLE_TYPES:
+        return _ask_next(request)
+    if not turn.knowledge:
+        return _to_ticket(request, gap=turn.text)
+    best = turn.knowledge[0]
+    if best.confidence >= settings.answer_threshold:
+        return _answer(request, best)
+    close = [k for k in turn.knowledge if k.confidence >= settings.suggest_threshold]
+    if close:
+        return _offer_choices(request, close[: settings.max_choices])
+    return _to_ticket(request, gap=turn.text)
+
+
+def _request_draft(turn: Turn) -> dict[str, Any]:
     needs_place = turn.needs_place
     if needs_place is None:
         needs_place = turn.request_type in _PLACE_BOUND_TYPES
-    new = {
+    return {
         "description": turn.text,
         "request_type": turn.request_type,
         "needs_place": needs_place,
         "place": turn.place,
         "phone": turn.phones[0] if turn.phones else turn.known_phone,
     }
-    return _ask_next(new)
+
+
+def _answer(request: dict[str, Any], answer: KnowledgeAnswer) -> Step:
+    reply = OutboundReply(answer.answer, spoken=answer.spoken or answer.answer)
+    ask = OutboundReply(ASK_SOLVED, choices=("解决了", "没解决"))
+    draft = {"request": request, "entry_id": answer.entry_id}
+    return Step(State.ANSWERED, draft, [reply, ask], answered=answer)
+
+
+def _offer_choices(request: dict[str, Any], close: list[KnowledgeAnswer]) -> Step:
+    lines = ["您想咨询的是以下哪个问题？请回复序号："]
+    lines += [f"{i}. {k.question}" for i, k in enumerate(close, start=1)]
+    lines.append("都不是请回复“都不是”，我们为您登记工单。")
+    choices = (*(str(i) for i in range(1, len(close) + 1)), "都不是")
+    draft = {"request": request, "choices": [_answer_dict(k) for k in close]}
+    return Step(State.CHOOSING, draft, [OutboundReply("\n".join(lines), choices=choices)])
+
+
+def _on_answered(draft: dict[str, Any], turn: Turn, settings: PolicySettings) -> Step:
+    bare = turn.text.strip().rstrip("。！!.")
+    if bare in SOLVED_WORDS or turn.cues.yes:
+        return Step(State.IDLE, {}, [OutboundReply(SOLVED)])
+    if bare in UNSOLVED or turn.cues.no:
+        request = draft.get("request", {})
+        return _to_ticket(request, gap=str(request.get("description", "")))
+    return _on_idle(turn, settings)  # a new question
+
+
+def _on_choosing(draft: dict[str, Any], turn: Turn, settings: PolicySettings) -> Step:
+    bare = turn.text.strip().rstrip("。！!.")
+    choices = draft.get("choices", [])
+    if bare.isdigit() and 1 <= int(bare) <= len(choices):
+        return _answer(draft.get("request", {}), _answer_from(choices[int(bare) - 1]))
+    if bare in NONE_OF_THEM or turn.cues.no:
+        request = draft.get("request", {})
+        return _to_ticket(request, gap=str(request.get("description", "")))
+    return _on_idle(turn, settings)
+
+
+def _to_ticket(request: dict[str, Any], *, gap: str) -> Step:
+    result = _ask_next(dict(request))
+    result.gap = gap
+    return result
+
+
+def _answer_dict(answer: KnowledgeAnswer) -> dict[str, Any]:
+    return {
+        "entry_id": answer.entry_id,
+        "version": answer.version,
+        "question": answer.question,
+        "answer": answer.answer,
+        "spoken": answer.spoken,
+        "confidence": answer.confidence,
+    }
+
+
+def _answer_from(data: dict[str, Any]) -> KnowledgeAnswer:
+    return KnowledgeAnswer(
+        entry_id=int(data["entry_id"]),
+        version=int(data["version"]),
+        question=str(data["question"]),
+        answer=str(data["answer"]),
+        spoken=data.get("spoken"),
+        confidence=float(data["confidence"]),
+    )
 
 
 def _on_awaiting_place(draft: dict[str, Any], turn: Turn) -> Step:
@@ -187,7 +301,6 @@ def ticket_created(number: str, *, note: str | None = None) -> OutboundReply:
 
 
 _HANDLERS = {
-    State.IDLE: _on_idle,
     State.AWAITING_PLACE: _on_awaiting_place,
     State.AWAITING_CONTACT: _on_awaiting_contact,
     State.CONFIRMING: _on_confirming,

@@ -59,6 +59,21 @@ class KnowledgeStep(Protocol):
         """Candidate answers, best first; empty when the knowledge base cannot settle it."""
         ...
 
+    async def record_answer(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        message_id: int,
+        answer: KnowledgeAnswer,
+    ) -> None:
+        """Log which entry and version answered the citizen."""
+        ...
+
+    async def record_gap(self, session: AsyncSession, *, question: str) -> None:
+        """Keep a question nothing answered, for the editors' "unanswered questions" list."""
+        ...
+
 
 @dataclass(frozen=True)
 class RoutingDecision:
@@ -85,6 +100,19 @@ class NoKnowledge:
 
     async def answer(self, text: str) -> Sequence[KnowledgeAnswer]:
         return ()
+
+    async def record_answer(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        message_id: int,
+        answer: KnowledgeAnswer,
+    ) -> None:
+        return None
+
+    async def record_gap(self, session: AsyncSession, *, question: str) -> None:
+        return None
 
 
 class NoRouter:

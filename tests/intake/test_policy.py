@@ -5,6 +5,7 @@ from typing import Any
 from hotline.intake import policy
 from hotline.intake.intents import read_cues
 from hotline.intake.policy import State, Turn
+from hotline.intake.steps import KnowledgeAnswer
 
 
 def turn(text: str, **kwargs: Any) -> Turn:
@@ -113,3 +114,84 @@ def test_cues_are_narrow() -> None:
     assert read_cues("我上次反映的问题处理得怎么样了").status_query
     assert read_cues("我上次反映的问题处理得怎么样了").ticket_number is None
     assert not read_cues("楼下烧烤店油烟太大，你们管管怎么样").status_query
+
+
+def kb(entry_id: int, confidence: float, question: str = "社保卡怎么补办") -> KnowledgeAnswer:
+    return KnowledgeAnswer(
+        entry_id=entry_id,
+        version=2,
+        question=question,
+        answer=f"答案{entry_id}",
+        spoken=f"简答{entry_id}",
+        confidence=confidence,
+    )
+
+
+def test_confident_knowledge_answer_is_given_and_asks_whether_it_helped() -> None:
+    step = policy.step(
+        State.IDLE, {}, turn("社保卡丢了咋办", request_type="咨询", knowledge=(kb(7, 0.9),))
+    )
+    assert step.state == State.ANSWERED
+    assert step.replies[0].text == "答案7"
+    assert step.replies[0].spoken == "简答7"
+    assert step.answered is not None
+    assert step.answered.entry_id == 7
+    solved = policy.step(step.state, step.draft, turn("解决了"))
+    assert solved.state == State.IDLE
+    assert solved.replies[0].text == policy.SOLVED
+    assert solved.gap is None
+
+
+def test_unhelpful_answer_continues_to_a_ticket_and_records_a_gap() -> None:
+    step = policy.step(
+        State.IDLE,
+        {},
+        turn(
+            "社保卡丢了咋办",
+            request_type="咨询",
+            knowledge=(kb(7, 0.9),),
+            known_phone="13800138000",
+        ),
+    )
+    step = policy.step(step.state, step.draft, turn("没解决"))
+    assert step.state == State.CONFIRMING
+    assert step.gap == "社保卡丢了咋办"
+    assert "社保卡丢了咋办" in step.replies[0].text
+
+
+def test_close_candidates_are_offered_as_choices() -> None:
+    candidates = (kb(1, 0.6, "社保卡补办"), kb(2, 0.5, "社保卡激活"), kb(3, 0.2, "医保报销"))
+    step = policy.step(
+        State.IDLE, {}, turn("社保卡的事", request_type="咨询", knowledge=candidates)
+    )
+    assert step.state == State.CHOOSING
+    assert "1. 社保卡补办" in step.replies[0].text
+    assert "2. 社保卡激活" in step.replies[0].text
+    assert "医保报销" not in step.replies[0].text
+    picked = policy.step(step.state, step.draft, turn("2"))
+    assert picked.state == State.ANSWERED
+    assert picked.replies[0].text == "答案2"
+    assert picked.answered is not None
+    assert picked.answered.version == 2
+    none = policy.step(step.state, step.draft, turn("都不是"))
+    assert none.state in (State.AWAITING_CONTACT, State.CONFIRMING)
+    assert none.gap == "社保卡的事"
+
+
+def test_unanswered_question_goes_on_to_a_ticket_as_a_gap() -> None:
+    low = policy.step(
+        State.IDLE, {}, turn("人才公寓怎么申请", request_type="咨询", knowledge=(kb(1, 0.1),))
+    )
+    assert low.state == State.AWAITING_CONTACT
+    assert low.gap == "人才公寓怎么申请"
+    empty = policy.step(State.IDLE, {}, turn("人才公寓怎么申请", request_type="咨询"))
+    assert empty.gap == "人才公寓怎么申请"
+
+
+def test_complaints_are_never_settled_by_the_knowledge_base() -> None:
+    step = policy.step(
+        State.IDLE, {}, turn("投诉烧烤油烟", request_type="投诉", knowledge=(kb(1, 0.99),))
+    )
+    assert step.state == State.AWAITING_PLACE
+    assert step.answered is None
+    assert step.gap is None

@@ -20,6 +20,8 @@ class ConversationState(StrEnum):
     AWAITING_PLACE = "awaiting_place"
     AWAITING_CONTACT = "awaiting_contact"
     CONFIRMING = "confirming"
+    ANSWERED = "answered"  # answered from the knowledge base; asked whether it helped
+    CHOOSING = "choosing"  # offered several close knowledge-base questions to choose from
 
 
 class Direction(StrEnum):

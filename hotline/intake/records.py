@@ -1,0 +1,134 @@
+"""Persistence steps of the intake: who wrote, in which conversation, what was said back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
+from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
+from hotline.storage.repos import citizens, conversations
+
+CHANNEL_CONTACT_KINDS = {
+    "app": ContactKind.APP,
+    "letter": ContactKind.PHONE,
+    "voice": ContactKind.PHONE,
+    "sms": ContactKind.PHONE,
+    "wechat": ContactKind.WECHAT,
+    "telegram": ContactKind.TELEGRAM,
+    "email": ContactKind.EMAIL,
+    "cli": ContactKind.APP,
+}
+
+
+async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
+    """The citizen behind the channel address; a phone the channel knows is attached."""
+    kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
+    citizen = await citizens.identify(
+        session, kind=kind, value=message.sender, name=message.contact_name
+    )
+    if message.contact_phone and kind != ContactKind.PHONE:
+        await citizens.add_contact(
+            session,
+            citizen_id=citizen_id(citizen),
+            kind=ContactKind.PHONE,
+            value=message.contact_phone,
+        )
+    return citizen
+
+
+async def conversation_for(
+    session: AsyncSession, citizen: Citizen, message: InboundMessage, *, idle_after: timedelta
+) -> Conversation:
+    """The citizen's active conversation on this channel, or a new one."""
+    conversation = await conversations.current(
+        session,
+        channel=message.channel,
+        address=message.sender,
+        idle_after=idle_after,
+    )
+    if conversation is not None:
+        return conversation
+    return await conversations.start(
+        session, citizen_id=citizen_id(citizen), channel=message.channel, address=message.sender
+    )
+
+
+async def store_inbound(
+    session: AsyncSession, conversation: Conversation, message: InboundMessage
+) -> Message:
+    return await conversations.add_message(
+        session,
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        text=message.text,
+        author="citizen",
+        external_id=message.external_id,
+        attachments=[a.to_dict() for a in message.attachments],
+    )
+
+
+async def store_replies(
+    session: AsyncSession,
+    conversation: Conversation,
+    inbound: Message,
+    replies: list[OutboundReply],
+    ticket: Ticket | None,
+) -> None:
+    for reply in replies:
+        stored = await conversations.add_message(
+            session,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            text=reply.text,
+            author="bot",
+            reply_to_id=inbound.id,
+            ticket_id=ticket.id if ticket else None,
+        )
+        stored.meta = {k: v for k, v in reply.to_dict().items() if k != "text"}
+        session.add(stored)
+    await session.flush()
+
+
+async def replayed(session: AsyncSession, inbound: Message) -> IntakeResult:
+    stored = await conversations.replies_to(session, message_id=message_id(inbound))
+    replies = [_reply_from(m.text, m.meta) for m in stored]
+    ticket_id = next((m.ticket_id for m in stored if m.ticket_id is not None), None)
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    ref = TicketRef(ticket.number, ticket.status) if ticket else None
+    return IntakeResult(
+        inbound.conversation_id, message_id(inbound), tuple(replies), ref, repeated=True
+    )
+
+
+def _reply_from(text: str, meta: dict[str, Any]) -> OutboundReply:
+    return OutboundReply(
+        text=text,
+        spoken=meta.get("spoken"),
+        choices=tuple(meta.get("choices", ())),
+        action=meta.get("action"),
+    )
+
+
+def result_of(
+    conversation: Conversation,
+    inbound: Message,
+    replies: list[OutboundReply],
+    ticket: Ticket | None,
+) -> IntakeResult:
+    ref = TicketRef(ticket.number, ticket.status) if ticket else None
+    return IntakeResult(conversation.id, message_id(inbound), tuple(replies), ref)
+
+
+def citizen_id(citizen: Citizen) -> int:
+    if citizen.id is None:
+        raise RuntimeError("citizen has no id")
+    return citizen.id
+
+
+def message_id(message: Message) -> int:
+    if message.id is None:
+        raise RuntimeError("message has no id")
+    return message.id
