@@ -76,6 +76,33 @@ class ChannelsConfig(_Section):
     letters: LettersConfig = LettersConfig()
 
 
+class EncoderConfig(_Section):
+    #: "use-onnx" (offline USE-multilingual, the default) or "sentence-transformers"
+    backend: Literal["use-onnx", "sentence-transformers"] = "use-onnx"
+    #: use-onnx: ONNX file (empty: the packaged one); sentence-transformers: model name or path
+    model: str = ""
+
+
+class ClassifierConfig(_Section):
+    #: empty means <data_dir>/models/classifier
+    model_path: str = ""
+    #: refuse to start without a trained, compatible artifact (never run untrained)
+    required: bool = True
+    top_k: int = Field(5, ge=1, le=20)
+
+
+class KnowledgeConfig(_Section):
+    enabled: bool = True
+    #: empty means <data_dir>/knowledge-index
+    index_dir: str = ""
+    #: calibrated confidence at which the knowledge base answers directly
+    answer_threshold: float = Field(0.75, ge=0, le=1)
+    #: at or above this (below the answer threshold) the citizen picks from close questions
+    suggest_threshold: float = Field(0.45, ge=0, le=1)
+    #: how often each process looks for entries published or retired by another process
+    poll_seconds: float = Field(0.5, gt=0)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -88,6 +115,9 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     intake: IntakeConfig = IntakeConfig()
     channels: ChannelsConfig = ChannelsConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
@@ -99,6 +129,30 @@ class Config(_Section):
                 "API key; set HOTLINE_APP_API_KEY (config.yml reads it) or disable both channels"
             )
         return self
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Config:
+        if self.knowledge.suggest_threshold > self.knowledge.answer_threshold:
+            raise ValueError(
+                "knowledge.suggest_threshold: must not be above knowledge.answer_threshold"
+            )
+        return self
+
+    @property
+    def classifier_path(self) -> Path:
+        return (
+            Path(self.classifier.model_path)
+            if self.classifier.model_path
+            else self.data_dir / "models" / "classifier"
+        )
+
+    @property
+    def knowledge_index_dir(self) -> Path:
+        return (
+            Path(self.knowledge.index_dir)
+            if self.knowledge.index_dir
+            else self.data_dir / "knowledge-index"
+        )
 
     @property
     def database_url(self) -> str:
