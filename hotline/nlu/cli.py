@@ -73,7 +73,7 @@ def analyze(
     """Analyse --text T, or every row of --data FILE.csv --text-column C."""
     if (text is None) == (data is None):
         raise click.UsageError("give exactly one of --text or --data")
-    texts = [text] if text is not None else _read_column(data, text_column)  # type: ignore[arg-type]
+    texts = _read_column(data, text_column) if data is not None else [text or ""]
     # jieba announces its dictionary loading on stderr at DEBUG level; a CLI run does not need it.
     import_jieba().setLogLevel(logging.WARNING)
     try:

@@ -7,6 +7,8 @@ A malformed file raises ``ConfigError`` naming the entry and the key.
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,12 +112,18 @@ class Gazetteer:
             for surface in (m.name, *m.aliases):
                 yield PlaceName(surface, "landmark", m.name, (m.district,))
 
+    @functools.cached_property
+    def _by_surface(self) -> dict[str, PlaceName]:
+        return {place.surface: place for place in self.place_names()}
+
+    def lookup(self, name: str) -> PlaceName | None:
+        """The place a surface form (canonical name or alias) names, or None."""
+        return self._by_surface.get(name)
+
     def districts_of(self, name: str) -> tuple[str, ...]:
         """District(s) of the place with this canonical name or alias; empty when unknown."""
-        for place in self.place_names():
-            if place.surface == name:
-                return place.districts
-        return ()
+        place = self._by_surface.get(name)
+        return place.districts if place else ()
 
     def street(self, name: str) -> Street | None:
         """The street with this name, or None."""
@@ -201,7 +209,7 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
     city = str(_require(data, "city", "the file"))
     districts, streets, communities = _parse_districts(_require(data, "districts", "the file"))
     known = {d.name for d in districts}
-    return Gazetteer(
+    gazetteer = Gazetteer(
         city=city,
         districts=tuple(districts),
         streets=tuple(streets),
@@ -209,3 +217,8 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
         roads=tuple(_parse_roads(data.get("roads") or [], known)),
         landmarks=tuple(_parse_landmarks(data.get("landmarks") or [], known)),
     )
+    counts = Counter(place.surface for place in gazetteer.place_names())
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
+    if duplicates:
+        raise ConfigError(f"gazetteer: names used for more than one place: {duplicates}")
+    return gazetteer

@@ -39,7 +39,8 @@ _MOBILE = rf"(?P<prefix>(?:\+|00)?86[ \-－]?)?(?P<mobile>{_ONE}{_3TO9}{_D}(?:[ 
 # 3-digit area codes are 010 and 02x; every other area code has 4 digits. Without a separator this
 # decides where the area code ends.
 _LANDLINE = (
-    rf"(?P<area>{_ZERO}(?:{_ONE}{_ZERO}|{_TWO}{_D})|{_ZERO}{_3TO9}{_D}{{2}})(?P<sep>[ \-－]?)"
+    rf"(?P<lp>[(（]?)(?P<area>{_ZERO}(?:{_ONE}{_ZERO}|{_TWO}{_D})|{_ZERO}{_3TO9}{_D}{{2}})"
+    rf"(?P<rp>[)）]?)(?P<sep>[ \-－]?)"
     rf"(?P<local>{_D}{{3,4}}[ \-－]?{_D}{{4}})"
     rf"(?P<ext>(?:转|分机|-|ext\.?)\s?{_D}{{1,6}})?"
 )
@@ -112,7 +113,8 @@ def _replace(match: re.Match[str]) -> str:
         return f"{prefix} {masked}" if prefix else masked
     if groups["area"] is not None:
         local = _keep(_digits(groups["local"]), 0, 4)
-        return f"{groups['area']}{groups['sep']}{local}{groups['ext'] or ''}"
+        area = f"{groups['lp']}{groups['area']}{groups['rp']}"
+        return f"{area}{groups['sep']}{local}{groups['ext'] or ''}"
     return _mask_cn_run(groups["cn"])
 
 

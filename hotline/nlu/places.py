@@ -27,7 +27,8 @@ _PATTERNS = (
     re.compile(rf"(?P<a>{_HAN}{{1,5}}{_ROAD_SUFFIX})(?:与|和|跟|、)(?P<b>{_HAN}{{1,5}}{_ROAD_SUFFIX})"
                r"的?(?:交叉口|交叉路口|十字路口|路口|交汇处)"),
     re.compile(rf"(?P<a>{_HAN}{{1,6}}{_ESTATE_SUFFIX})(?:{_BUILDING})?"),
-    re.compile(rf"(?P<a>{_HAN}{{1,5}}{_ROAD_SUFFIX}){_NO}号(?:{_HAN}{{0,6}}{_ESTATE_SUFFIX})?(?:{_BUILDING})?"),
+    re.compile(rf"(?P<a>{_HAN}{{1,5}}{_ROAD_SUFFIX}){_NO}号"
+               rf"(?:{_HAN}{{0,6}}{_ESTATE_SUFFIX})?(?:{_BUILDING})?"),
     re.compile(rf"(?P<a>{_HAN}{{2,4}}村)(?:{_NO}(?:组|号))?"),
 )  # fmt: skip
 # Characters that cannot start a place name: verbs and particles that precede one in speech.

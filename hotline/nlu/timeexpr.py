@@ -15,6 +15,7 @@ Impossible dates (``2月30日``) and times (``25点``) are not extracted.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -134,29 +135,24 @@ def _at(day: date, clock: time, shift: int) -> str:
     return datetime.combine(day + timedelta(days=shift), clock, CHINA_TZ).isoformat()
 
 
-def find_times(text: str, now: datetime) -> list[TimeMention]:
-    """Every date / time mention in ``text``, resolved against ``now``."""
-    today = to_china_time(now).date()
-    mentions: list[TimeMention] = []
-    used_times: set[int] = set()
-    for match, day in _dates(text, today):
-        start, end, value = match.start(), match.end(), day.isoformat()
-        clock = _TIME.match(text, end + (1 if text[end : end + 1] == " " else 0))
-        if clock is not None:
-            night = "晚上" if match["rel"] in _NIGHT_WORDS else ""
-            try:
-                moment, shift = _resolve_time(clock, night)
-            except ValueError:
-                clock = None
-            else:
-                end, value = clock.end(), _at(day, moment, shift)
-                used_times.add(clock.start())
-        mentions.append(TimeMention(start, end, value))
-    taken = [(m.start, m.end) for m in mentions]
+def _date_mention(text: str, match: re.Match[str], day: date) -> TimeMention:
+    """A date, extended by the clock time right after it (昨天晚上10点) when there is one."""
+    end = match.end()
+    clock = _TIME.match(text, end + (1 if text[end : end + 1] == " " else 0))
+    if clock is not None:
+        try:
+            moment, shift = _resolve_time(clock, "晚上" if match["rel"] in _NIGHT_WORDS else "")
+        except ValueError:
+            pass
+        else:
+            return TimeMention(match.start(), clock.end(), _at(day, moment, shift))
+    return TimeMention(match.start(), end, day.isoformat())
+
+
+def _bare_clocks(text: str, today: date, taken: list[TimeMention]) -> Iterator[TimeMention]:
+    """Clock times outside any date mention, taken as today."""
     for clock in _TIME.finditer(text):
-        if clock.start() in used_times or any(
-            s < clock.end() and clock.start() < e for s, e in taken
-        ):
+        if any(m.start < clock.end() and clock.start() < m.end for m in taken):
             continue
         if clock.group(0) == "一点":
             continue  # 快一点 / 有一点: "a little", not one o'clock
@@ -164,5 +160,12 @@ def find_times(text: str, now: datetime) -> list[TimeMention]:
             moment, shift = _resolve_time(clock, "")
         except ValueError:
             continue
-        mentions.append(TimeMention(clock.start(), clock.end(), _at(today, moment, shift)))
+        yield TimeMention(clock.start(), clock.end(), _at(today, moment, shift))
+
+
+def find_times(text: str, now: datetime) -> list[TimeMention]:
+    """Every date / time mention in ``text``, resolved against ``now``."""
+    today = to_china_time(now).date()
+    mentions = [_date_mention(text, match, day) for match, day in _dates(text, today)]
+    mentions += list(_bare_clocks(text, today, mentions))
     return sorted(mentions, key=lambda m: m.start)

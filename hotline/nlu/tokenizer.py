@@ -42,7 +42,8 @@ def import_jieba() -> ModuleType:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*pkg_resources.*")
         import jieba
-    return jieba
+    module: ModuleType = jieba
+    return module
 
 
 @functools.cache

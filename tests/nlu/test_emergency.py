@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
 from hotline.nlu.emergency import detect_emergency
@@ -70,3 +73,74 @@ def test_negation_is_local() -> None:
     hit = detect_emergency("没想到着火了")
     assert hit is not None
     assert hit.service is Emergency.FIRE
+
+
+def test_trapped_in_a_crashed_car_goes_to_traffic() -> None:
+    hit = detect_emergency("前面追尾了 司机被卡在车里")
+    assert hit is not None
+    assert hit.service is Emergency.TRAFFIC
+
+
+def test_written_petition_narrating_a_fire_is_not_an_emergency() -> None:
+    petition = (
+        "尊敬的领导：我们小区楼道里长期堆放杂物，上个月三号楼一楼电动车充电起火，"
+        "物业至今没有清理，希望有关部门尽快督促整改，保障居民安全。"
+    )
+    assert len(petition) > 60
+    assert detect_emergency(petition) is None
+
+
+def test_written_petition_that_cries_for_help_still_fires() -> None:
+    message = (
+        "我们小区物业一直不管楼道堆放杂物，希望有关部门处理。现在楼道里着火了，火很大，救命，快来人"
+    )
+    hit = detect_emergency(message)
+    assert hit is not None
+    assert hit.service is Emergency.FIRE
+
+
+BENCH_SETS = sorted(
+    (Path(__file__).resolve().parents[2] / "bench" / "data").glob("emergency_*.csv")
+)
+
+
+@pytest.mark.parametrize("path", BENCH_SETS, ids=lambda p: p.stem)
+def test_bench_sets_do_not_regress(path: Path) -> None:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    positives = [r for r in rows if r["expected"] != "none"]
+    negatives = [r for r in rows if r["expected"] == "none"]
+    found = {r["text"]: detect_emergency(_normalize(r["text"])) for r in rows}
+    right = sum(
+        1 for r in positives if (hit := found[r["text"]]) and hit.service.value == r["expected"]
+    )
+    false_positives = sum(1 for r in negatives if found[r["text"]] is not None)
+    assert right / len(positives) >= 0.95
+    assert false_positives / len(negatives) <= 0.05
+
+
+def test_bench_sets_are_present() -> None:
+    assert len(BENCH_SETS) >= 4
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("他身上全是血", "120"), ("我们这里烧起来好大", "119"), ("他晕了", "120")],
+)
+def test_short_messages_fall_back_to_danger_morphemes(text: str, service: str) -> None:
+    hit = detect_emergency(text)
+    assert hit is not None
+    assert hit.service == Emergency(service)
+
+
+@pytest.mark.parametrize(
+    "text", ["这个视频火了", "我在献血", "门被撞坏了", "小区在消毒 味道很大", "天热得头晕了"]
+)
+def test_fallback_ignores_everyday_words(text: str) -> None:
+    assert detect_emergency(text) is None
+
+
+def test_fallback_is_only_for_short_messages() -> None:
+    long_text = "我们小区的物业服务一直很差，" * 4 + "他身上全是血"
+    assert len(long_text) > 50
+    assert detect_emergency(long_text) is None

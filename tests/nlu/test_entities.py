@@ -8,7 +8,7 @@ from hotline.nlu.entities import EntityExtractor, id_card_is_valid
 from hotline.nlu.gazetteer import Gazetteer
 from hotline.nlu.normalize import normalize
 from hotline.nlu.types import Entity
-from tests.nlu.conftest import FIXED_NOW
+from tests.nlu.clock import FIXED_NOW
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,7 @@ def test_mobile(extractor: EntityExtractor, text: str, value: str) -> None:
         ("座机0571-88886666转123", "057188886666"),
         ("01088886666", "01088886666"),
         ("0755 2345 6789", "075523456789"),
+        ("电话(0571)88886666", "057188886666"),
     ],
 )
 def test_landline(extractor: EntityExtractor, text: str, value: str) -> None:
@@ -112,13 +113,17 @@ def test_not_a_plate(extractor: EntityExtractor, text: str) -> None:
         ("一千二百块钱", "1200"),
         ("五块五毛", "5.5"),
         ("人民币300", "300"),
+        ("押金3万没退", "30000"),
+        ("工资3000没发", "3000"),
     ],
 )
 def test_money(extractor: EntityExtractor, text: str, value: str) -> None:
     assert [v for k, _, v in _kinds(extractor, text, "money")] == [value]
 
 
-@pytest.mark.parametrize("text", ["一块儿去", "两块砖头", "一元二次方程很难", "3万人"])
+@pytest.mark.parametrize(
+    "text", ["一块儿去", "两块砖头", "一元二次方程很难", "3万人", "花了一笔钱", "交了三个月"]
+)
 def test_not_money(extractor: EntityExtractor, text: str) -> None:
     assert _kinds(extractor, text, "money") == []
 

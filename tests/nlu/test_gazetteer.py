@@ -84,3 +84,21 @@ def test_minimal_custom_gazetteer(tmp_path: Path) -> None:
     assert loaded.city == "某市"
     assert loaded.streets[0].district == "甲区"
     assert loaded.roads == ()
+
+
+def test_duplicate_names_are_rejected(tmp_path: Path) -> None:
+    text = (
+        "city: 某市\ndistricts:\n  - name: 甲区\n    streets:\n"
+        "      - {name: 甲街道, communities: [甲社区]}\n"
+        "landmarks:\n  - {name: 甲医院, kind: hospital, district: 甲区, aliases: [甲街道]}\n"
+    )
+    with pytest.raises(ConfigError, match="甲街道"):
+        load_gazetteer(_write(tmp_path, text))
+
+
+def test_lookup_by_alias(gazetteer: Gazetteer) -> None:
+    place = gazetteer.lookup("市一医院")
+    assert place is not None
+    assert place.kind == "landmark"
+    assert place.canonical == "临江市第一人民医院"
+    assert gazetteer.lookup("火星路") is None

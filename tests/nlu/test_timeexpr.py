@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hotline.nlu.timeexpr import find_times, to_china_time
-from tests.nlu.conftest import FIXED_NOW
+from tests.nlu.clock import FIXED_NOW
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from hotline.errors import ConfigError
 from hotline.nlu.gazetteer import Gazetteer
-from hotline.nlu.tokenizer import CityTokenizer, import_jieba
+from hotline.nlu.tokenizer import CityTokenizer, _base_frequencies, import_jieba
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,11 @@ def test_whitespace_is_dropped_and_offsets_point_into_text(tokenizer: CityTokeni
 def test_does_not_touch_the_global_jieba(tokenizer: CityTokenizer) -> None:
     jieba = import_jieba()
     assert tokenizer._jieba is not jieba.dt
-    # The global tokenizer never learned our words.
+    # Neither the global tokenizer nor the shared base frequencies learned our words.
     assert "临江通" not in jieba.dt.FREQ
+    assert "临江通" not in _base_frequencies()[0]
+    assert tokenizer._jieba is not None
+    assert "临江通" in tokenizer._jieba.FREQ
 
 
 def test_initialises_once_under_concurrency(gazetteer: Gazetteer) -> None:
