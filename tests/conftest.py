@@ -118,6 +118,10 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "database": {"url": database_url},
         "channels": {"app": {"api_key": API_KEY, "websocket_poll_seconds": 0.2}},
         "logging": {"format": "text"},
+        # Most tests run without a trained classifier (tickets go to triage); the classifier
+        # tests train their own small model.
+        "classifier": {"required": False},
+        "knowledge": {"poll_seconds": 0.1},
     }
     for key, value in overrides.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
@@ -130,9 +134,34 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture(scope="session")
+def encoder() -> Any:
+    """The real offline encoder, loaded once (about a second)."""
+    from hotline.encoders.use_onnx import UseMultilingualOnnxEncoder
+
+    return UseMultilingualOnnxEncoder()
+
+
+@pytest.fixture(scope="session")
+def kb_text_analyzer() -> Any:
+    """The knowledge index's jieba analyzer, built once (about a second)."""
+    from hotline.knowledge.retrieval.text import TextAnalyzer
+
+    return TextAnalyzer()
+
+
+@pytest.fixture(scope="session")
 def analyzer() -> Any:
     from hotline.nlu.analyzer import Analyzer
 
     instance = Analyzer()
     instance.warm_up()
     return instance
+
+
+def shipped_config_without_classifier(tmp_path: Path) -> Path:
+    """The shipped config.yml, except that no trained classifier is required."""
+    shipped = (Path(__file__).resolve().parents[1] / "config.yml").read_text(encoding="utf-8")
+    assert "  required: true" in shipped
+    path = tmp_path / "config.yml"
+    path.write_text(shipped.replace("  required: true", "  required: false"), encoding="utf-8")
+    return path

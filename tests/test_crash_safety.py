@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, shipped_config_without_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def test_sigkill_after_2xx_loses_nothing(tmp_path: Path, database_url: str) -> N
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_APP_API_KEY": API_KEY,
         "HOTLINE_PORT": str(port),
-        "HOTLINE_CONFIG": str(ROOT / "config.yml"),
+        "HOTLINE_CONFIG": str(shipped_config_without_classifier(tmp_path)),
     }
     assert hotline(env, "db", "upgrade").returncode == 0
     server = subprocess.Popen(
@@ -114,7 +114,7 @@ def test_sigterm_drains_a_request_in_flight(tmp_path: Path) -> None:
         "HOTLINE_DATA_DIR": str(tmp_path / "data"),
         "HOTLINE_APP_API_KEY": API_KEY,
         "HOTLINE_PORT": str(port),
-        "HOTLINE_CONFIG": str(ROOT / "config.yml"),
+        "HOTLINE_CONFIG": str(shipped_config_without_classifier(tmp_path)),
     }
     env.pop("HOTLINE_DATABASE_URL", None)
     assert hotline(env, "db", "upgrade").returncode == 0

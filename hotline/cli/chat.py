@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 
@@ -11,7 +12,7 @@ from hotline.cli.common import get_config, run_async
 from hotline.errors import HotlineError
 from hotline.intake.messages import InboundMessage
 from hotline.observability import configure_logging
-from hotline.services import build_services
+from hotline.services import Services, build_services, running_services
 from hotline.storage.migrate import upgrade
 
 
@@ -32,29 +33,23 @@ async def chat(ctx: click.Context, sender: str | None, phone: str | None) -> Non
     services = build_services(config)
     sender = sender or f"cli-{uuid.uuid4().hex[:8]}"
     interactive = sys.stdin.isatty()
-    try:
-        await upgrade(services.database)
+    await upgrade(services.database)
+    async with running_services(services):
         click.echo("12345 热线（输入空行或 Ctrl-D 结束）")
-        while True:
-            line = _read_line(interactive)
-            if not line:
-                break
-            message = InboundMessage(
-                channel="cli",
-                sender=sender,
-                external_id=uuid.uuid4().hex,
-                text=line,
-                contact_phone=phone,
+        while line := await asyncio.to_thread(_read_line, interactive):
+            await _say(
+                services, InboundMessage("cli", sender, uuid.uuid4().hex, line, contact_phone=phone)
             )
-            try:
-                result = await services.pipeline.submit(message)
-            except HotlineError as e:
-                click.echo(f"[错误] {e.message}", err=True)
-                continue
-            for reply in result.replies:
-                click.echo(f"热线：{reply.text}")
-    finally:
-        await services.database.dispose()
+
+
+async def _say(services: Services, message: InboundMessage) -> None:
+    try:
+        result = await services.pipeline.submit(message)
+    except HotlineError as e:
+        click.echo(f"[错误] {e.message}", err=True)
+        return
+    for reply in result.replies:
+        click.echo(f"热线：{reply.text}")
 
 
 def _read_line(interactive: bool) -> str:

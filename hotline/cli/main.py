@@ -111,7 +111,7 @@ async def init(ctx: click.Context) -> None:
             report = await initialise(session)
     finally:
         await database.dispose()
-    click.echo(f"{report.units} units loaded")
+    click.echo(f"{report.units} units, {report.knowledge_entries} sample knowledge entries loaded")
     if report.new_users:
         _write_passwords(config.data_dir / "initial-passwords.txt", report.new_users)
         click.echo(
@@ -135,9 +135,13 @@ cli.add_command(users)
 
 def _register_optional_groups() -> None:
     """Command groups owned by the components (NLU, classifier, knowledge base)."""
+    from hotline.classifier.cli import classifier
+    from hotline.knowledge.cli import kb
     from hotline.nlu.cli import nlu
 
     cli.add_command(nlu)
+    cli.add_command(classifier)
+    cli.add_command(kb)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth import hash_password
+from hotline.knowledge.io import load_sample_knowledge
 from hotline.storage.models import Role, UnitLevel
 from hotline.storage.repos import staff, units
 
@@ -30,6 +31,7 @@ SAMPLE_USERS = (
 class InitReport:
     units: int
     new_users: dict[str, str]  # username -> generated password, shown once
+    knowledge_entries: int
 
 
 async def load_units(session: AsyncSession, path: Path = UNITS_FILE) -> int:
@@ -70,5 +72,9 @@ async def create_sample_users(session: AsyncSession) -> dict[str, str]:
 
 
 async def initialise(session: AsyncSession) -> InitReport:
+    """Units, staff users and the published sample knowledge (idempotent)."""
     count = await load_units(session)
-    return InitReport(units=count, new_users=await create_sample_users(session))
+    users = await create_sample_users(session)
+    admin = await staff.by_username(session, username="admin")
+    entries = await load_sample_knowledge(session, author_id=admin.id or 0) if admin else 0
+    return InitReport(units=count, new_users=users, knowledge_entries=entries)

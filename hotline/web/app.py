@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from hotline.channels.base import IntakePort
 from hotline.channels.registry import enabled_channels
-from hotline.services import Services, TaxonomyCheck
-from hotline.web import openapi, ops, staff
+from hotline.services import Services, TaxonomyCheck, start_services, stop_services
+from hotline.web import knowledge_api, openapi, ops, staff
 from hotline.web.errors import error_middleware, metrics_middleware
 from hotline.web.keys import BACKGROUND, CONFIG, DATABASE, HUB, METRICS, PIPELINE, QUERIES
 
@@ -32,10 +33,13 @@ def create_app(services: Services) -> web.Application:
     for channel in enabled_channels(config, port):
         app.router.add_routes(channel.routes())
     app.router.add_routes(staff.routes())
+    app.router.add_routes(knowledge_api.routes())
+    if services.answerer is not None:
+        app[knowledge_api.KNOWLEDGE] = services.answerer
     app.router.add_routes(ops.routes())
     app.router.add_routes(openapi.routes())
     app.on_shutdown.append(_finish_background)
-    app.on_cleanup.append(_close_database)
+    app.cleanup_ctx.append(_lifecycle(services))
     return app
 
 
@@ -45,5 +49,10 @@ async def _finish_background(app: web.Application) -> None:
         await asyncio.wait(tasks, timeout=app[CONFIG].server.shutdown_timeout_seconds)
 
 
-async def _close_database(app: web.Application) -> None:
-    await app[DATABASE].dispose()
+def _lifecycle(services: Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await start_services(services)
+        yield
+        await stop_services(services)
+
+    return lifecycle

@@ -8,16 +8,17 @@ import pytest
 from click.testing import CliRunner
 
 from hotline.cli.main import cli
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, shipped_config_without_classifier
 
 
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    config = shipped_config_without_classifier(tmp_path)
     return {
         "HOTLINE_DATA_DIR": str(tmp_path / "data"),
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_APP_API_KEY": API_KEY,
-        "HOTLINE_CONFIG": str(Path(__file__).resolve().parents[2] / "config.yml"),
+        "HOTLINE_CONFIG": str(config),
     }
 
 
@@ -30,9 +31,10 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 def test_init_is_idempotent_and_writes_passwords_once(env: dict[str, str]) -> None:
     first = run(env, "init")
     assert "admin:" in first
+    assert re.search(r"24 units, [1-9]\d* sample knowledge entries loaded", first)
     second = run(env, "init")
     assert "admin:" not in second
-    assert "units loaded" in second
+    assert "24 units, 0 sample knowledge entries loaded" in second
     passwords = Path(env["HOTLINE_DATA_DIR"]) / "initial-passwords.txt"
     assert passwords.stat().st_mode & 0o777 == 0o600
     assert run(env, "db", "upgrade").startswith("database at revision")

@@ -18,8 +18,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def services(config: Config, analyzer: Any) -> AsyncIterator[Services]:
-    built = build_services(config, analyzer=analyzer)
+async def services(
+    config: Config, analyzer: Any, encoder: Any, kb_text_analyzer: Any
+) -> AsyncIterator[Services]:
+    built = build_services(config, analyzer=analyzer, encoder=encoder, kb_analyzer=kb_text_analyzer)
     yield built
     await built.database.dispose()
 

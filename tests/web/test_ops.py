@@ -40,10 +40,12 @@ async def test_openapi_describes_the_api(client: Client) -> None:
 
 
 async def test_database_down_gives_503_and_acknowledges_nothing(
-    tmp_path: Path, analyzer: Any, aiohttp_client: ClientFactory
+    tmp_path: Path, analyzer: Any, encoder: Any, aiohttp_client: ClientFactory
 ) -> None:
-    config = make_config(tmp_path, "postgresql+asyncpg://nobody@127.0.0.1:1/none")
-    services = build_services(config, analyzer=analyzer)
+    config = make_config(
+        tmp_path, "postgresql+asyncpg://nobody@127.0.0.1:1/none", knowledge={"enabled": False}
+    )
+    services = build_services(config, analyzer=analyzer, encoder=encoder)
     client = await aiohttp_client(create_app(services))
     headers = {"X-Api-Key": API_KEY}
     response = await client.post(

@@ -7,6 +7,16 @@ from hotline.storage.models.conversations import (
     Direction,
     Message,
 )
+from hotline.storage.models.knowledge import (
+    ChangeAction,
+    EntryStatus,
+    GapStatus,
+    KnowledgeAnswerLog,
+    KnowledgeChange,
+    KnowledgeEntry,
+    KnowledgeGap,
+    KnowledgeVersion,
+)
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
 from hotline.storage.models.tickets import (
     ClassificationFeedback,
@@ -19,6 +29,7 @@ from hotline.storage.models.units import Unit, UnitLevel
 
 __all__ = [
     "AuthToken",
+    "ChangeAction",
     "Citizen",
     "ClassificationFeedback",
     "ContactKind",
@@ -26,6 +37,13 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "Direction",
+    "EntryStatus",
+    "GapStatus",
+    "KnowledgeAnswerLog",
+    "KnowledgeChange",
+    "KnowledgeEntry",
+    "KnowledgeGap",
+    "KnowledgeVersion",
     "Message",
     "Role",
     "StaffUser",

@@ -1,0 +1,61 @@
+"""The trained classifier as the intake's classification step, with the taxonomy's roll-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from hotline.classifier.model import TextClassifier
+from hotline.classifier.taxonomy import Taxonomy
+from hotline.encoders.base import Encoder
+from hotline.errors import ModelError
+from hotline.intake.steps import ClassificationResult, ClassifierStep, NoClassifier, Suggestion
+
+log = logging.getLogger(__name__)
+
+
+class TaxonomyClassifierStep:
+    """Suggests subcategories (with their categories) for a citizen's request."""
+
+    def __init__(self, model: TextClassifier, taxonomy: Taxonomy, *, top_k: int = 5) -> None:
+        self._model = model
+        self._taxonomy = taxonomy
+        self._top_k = top_k
+        self.version = f"{model.info.created_at}#{model.info.data_hash[:8]}"
+
+    async def classify(self, text: str) -> ClassificationResult:
+        (prediction,) = await asyncio.to_thread(self._model.predict, [text], top_k=self._top_k)
+        suggestions = tuple(
+            Suggestion(
+                category_code=self._taxonomy.subcategory(s.label).category_code,
+                subcategory_code=s.label,
+                score=s.score,
+            )
+            for s in prediction.suggestions
+        )
+        return ClassificationResult(
+            suggestions=suggestions,
+            confident=prediction.confident,
+            model_version=self.version,
+            needs_place=self._taxonomy.subcategory(prediction.top.label).needs_place,
+        )
+
+
+def load_classifier_step(
+    path: Path, *, taxonomy: Taxonomy, encoder: Encoder | None, required: bool, top_k: int = 5
+) -> ClassifierStep:
+    """Load the trained artifact; refuse (``ModelError``) rather than run untrained."""
+    if not path.exists() and not required:
+        log.warning("classifier.disabled: no model at %s; tickets go unclassified to triage", path)
+        return NoClassifier()
+    try:
+        model = TextClassifier.load(
+            path, encoder=encoder, expected_taxonomy_version=taxonomy.version
+        )
+    except ModelError as e:
+        raise ModelError(
+            f"classifier.model_path: {e.message}; train one with 'hotline classifier train'"
+        ) from e
+    log.info("classifier.loaded", extra={"path": str(path), "labels": len(model.labels)})
+    return TaxonomyClassifierStep(model, taxonomy, top_k=top_k)

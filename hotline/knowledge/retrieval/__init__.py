@@ -1,0 +1,1 @@
+"""Hybrid (dense + keyword) retrieval over knowledge-base questions, calibrated to a confidence."""
