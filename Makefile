@@ -7,7 +7,7 @@ DATA ?= .data
 export HOTLINE_DATA_DIR ?= $(DATA)
 LINTED := $(wildcard hotline tests bench)
 
-.PHONY: setup run test lint typecheck clean
+.PHONY: setup run test lint typecheck clean model
 
 setup: $(STAMP)
 
@@ -25,7 +25,15 @@ $(DATA)/app-api-key:
 	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > $@
 	chmod 600 $@
 
-run: setup $(DATA)/app-api-key
+# The classifier the server loads at start; trained once (a few minutes), again by `make model`.
+MODEL := $(DATA)/models/classifier
+$(MODEL)/manifest.json: | $(STAMP)
+	$(BIN)/hotline classifier train --out $(MODEL)
+
+model: setup
+	$(BIN)/hotline classifier train --out $(MODEL)
+
+run: setup $(DATA)/app-api-key $(MODEL)/manifest.json
 	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline init
 	@echo "app channel X-Api-Key: $$(cat $(DATA)/app-api-key)"
 	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline serve

@@ -165,3 +165,30 @@ def shipped_config_without_classifier(tmp_path: Path) -> Path:
     path = tmp_path / "config.yml"
     path.write_text(shipped.replace("  required: true", "  required: false"), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def small_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A taxonomy classifier trained once per session on six utterances per subcategory.
+
+    Lexical evidence only and two inner folds: about three seconds instead of minutes, and
+    still right on plain requests. The shipped model is trained by ``hotline classifier train``.
+    """
+    from collections import defaultdict
+
+    from hotline.classifier.taxonomy import load_taxonomy
+    from hotline.classifier.taxonomy_training import train_taxonomy_model
+    from hotline.classifier.training import TrainConfig
+    from hotline.classifier.utterances import load_utterances
+
+    taxonomy = load_taxonomy()
+    per_label: defaultdict[str, list[Any]] = defaultdict(list)
+    for utterance in load_utterances(taxonomy=taxonomy):
+        per_label[utterance.subcategory].append(utterance)
+    sample = [u for group in per_label.values() for u in group[:6]]
+    model = train_taxonomy_model(
+        taxonomy=taxonomy, utterances=sample, encoder=None, config=TrainConfig(inner_folds=2)
+    )
+    path = tmp_path_factory.mktemp("models") / "classifier"
+    model.save(path)
+    return path

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from hotline.classifier.artifact import read_manifest
 from hotline.classifier.model import TextClassifier
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.encoders.base import Encoder
@@ -13,6 +14,20 @@ from hotline.errors import ModelError
 from hotline.intake.steps import ClassificationResult, ClassifierStep, NoClassifier, Suggestion
 
 log = logging.getLogger(__name__)
+
+#: emergency subcategories of the taxonomy and the line they are handed to (两线联动)
+EMERGENCY_LINES = {
+    "2601": "110",
+    "2602": "119",
+    "2603": "120",
+    "2604": "122",
+    "2605": "119",
+    "2606": "119",
+    "2607": "110",
+    "2608": "110",
+}
+#: the model's say suffices to refer at this probability: recall first, as for the rules
+EMERGENCY_SCORE = 0.5
 
 
 class TaxonomyClassifierStep:
@@ -34,11 +49,14 @@ class TaxonomyClassifierStep:
             )
             for s in prediction.suggestions
         )
+        top = prediction.top
+        emergency = EMERGENCY_LINES.get(top.label) if top.score >= EMERGENCY_SCORE else None
         return ClassificationResult(
             suggestions=suggestions,
             confident=prediction.confident,
             model_version=self.version,
-            needs_place=self._taxonomy.subcategory(prediction.top.label).needs_place,
+            needs_place=self._taxonomy.subcategory(top.label).needs_place,
+            emergency=emergency,
         )
 
 
@@ -50,6 +68,9 @@ def load_classifier_step(
         log.warning("classifier.disabled: no model at %s; tickets go unclassified to triage", path)
         return NoClassifier()
     try:
+        # A model trained on words alone (``--encoder none``) is loaded without the encoder.
+        if read_manifest(path).get("encoder") is None:
+            encoder = None
         model = TextClassifier.load(
             path, encoder=encoder, expected_taxonomy_version=taxonomy.version
         )

@@ -22,7 +22,12 @@ from hotline.intake.hub import ReplyHub
 from hotline.intake.intents import Cues, read_cues
 from hotline.intake.messages import InboundMessage, IntakeResult
 from hotline.intake.status import not_found_sentence, status_sentence
-from hotline.intake.steps import ClassifierStep, KnowledgeAnswer, KnowledgeStep
+from hotline.intake.steps import (
+    ClassificationResult,
+    ClassifierStep,
+    KnowledgeAnswer,
+    KnowledgeStep,
+)
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
 from hotline.storage.db import Database
@@ -230,17 +235,21 @@ class IntakePipeline:
         )
         needs_place: bool | None = None
         knowledge: tuple[KnowledgeAnswer, ...] = ()
+        emergency = str(analysis.emergency)
         if _may_be_a_request(conversation.state, cues, analysis.normalized):
             classification = await self._classifier.classify(analysis.normalized)
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
+            # Two independent signals, the rules and the model: either one refers.
+            if emergency == "none" and (line := _model_emergency(classification, analysis)):
+                emergency = line
             knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)
         return policy.Turn(
             text=analysis.normalized,
             cues=cues,
             request_type=str(analysis.request_type),
-            emergency=str(analysis.emergency),
+            emergency=emergency,
             place=place,
             phones=analysis.phones,
             known_phone=known_phone,
@@ -290,6 +299,17 @@ class IntakePipeline:
         for reply in result.replies:
             if reply.action and reply.action.startswith("transfer:"):
                 self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
+
+
+#: the model reads enquiries and complaints *about* emergency services as emergencies
+#: ("救护车收费太贵"), so only a plea for help (or an unmarked message) may trigger on it alone
+_MODEL_EMERGENCY_TYPES = {"求助", "其他"}
+
+
+def _model_emergency(result: ClassificationResult | None, analysis: Analysis) -> str | None:
+    if result is None or str(analysis.request_type) not in _MODEL_EMERGENCY_TYPES:
+        return None
+    return result.emergency
 
 
 _REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}

@@ -32,6 +32,8 @@ class ClassificationResult:
     confident: bool
     model_version: str
     needs_place: bool | None = None
+    #: "110", "119", "120" or "122" when the request reads like an emergency to the model
+    emergency: str | None = None
 
     @property
     def top(self) -> Suggestion | None:

@@ -1,0 +1,107 @@
+"""The intake with a trained classifier: suggestions on tickets, and the model as a second
+emergency signal that never fires on the hard negatives."""
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.config import Config
+from hotline.intake.messages import InboundMessage
+from hotline.intake.steps import ClassificationResult, Suggestion
+from hotline.services import Services, build_services, running_services
+from hotline.storage.models import Ticket
+from tests.conftest import make_config
+
+HARD_NEGATIVES = [
+    "消防通道被占了",
+    "咨询120收费标准",
+    "楼道里堆放杂物有火灾隐患",
+    "去年着火的那栋楼什么时候修",
+    "我想投诉110出警太慢",
+    "救护车收费太贵",
+    "灭火器过期了",
+    "小区消防栓坏了",
+    "交通事故责任认定怎么查询",
+    "以前被打过的事能报案吗",
+]
+
+
+@pytest.fixture
+async def classified(
+    tmp_path: Path, database_url: str, small_classifier: Path, analyzer: Any, encoder: Any
+) -> AsyncIterator[Services]:
+    config = make_config(
+        tmp_path,
+        database_url,
+        classifier={"model_path": str(small_classifier), "required": True},
+        knowledge={"enabled": False},
+    )
+    services = build_services(config, analyzer=analyzer, encoder=encoder)
+    async with running_services(services):
+        yield services
+
+
+def message(text: str, mid: str, sender: str = "c1") -> InboundMessage:
+    return InboundMessage(channel="app", sender=sender, external_id=mid, text=text)
+
+
+async def test_tickets_carry_suggestions_and_a_confident_classification(
+    classified: Services,
+) -> None:
+    pipeline = classified.pipeline
+    await pipeline.submit(message("江北区望江路18号门口的路灯坏了，晚上一片漆黑", "1"))
+    await pipeline.submit(message("13800138000", "2"))
+    done = await pipeline.submit(message("确认", "3"))
+    assert done.ticket is not None
+    async with classified.database.session() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.suggestions[0]["subcategory"] == "0503"
+    assert ticket.suggestions[0]["category"] == "05"
+    assert len(ticket.suggestions) == 5
+    assert ticket.subcategory_code == "0503"
+    assert (ticket.classified_by or "").startswith("model:")
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+async def test_hard_negatives_are_not_referred(classified: Services, text: str) -> None:
+    result = await classified.pipeline.submit(message(text, "n1"))
+    assert all(reply.action is None for reply in result.replies), result.replies
+
+
+async def test_a_missing_or_stale_model_stops_start_up(
+    tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
+) -> None:
+    from hotline.errors import ModelError
+
+    config = make_config(tmp_path, database_url, classifier={"required": True})
+    with pytest.raises(ModelError, match="hotline classifier train"):
+        build_services(config, analyzer=analyzer, encoder=encoder)
+
+
+class ModelOnly:
+    """Our own ClassifierStep protocol, answering as a model that sees an emergency."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    async def classify(self, text: str) -> ClassificationResult:
+        suggestions: Sequence[Suggestion] = (Suggestion("26", "2608", 0.9),)
+        return ClassificationResult(tuple(suggestions), True, "test", False, self.line)
+
+
+async def test_the_model_refers_what_the_rules_miss_but_not_enquiries(
+    config: Config, analyzer: Any, encoder: Any
+) -> None:
+    services = build_services(
+        config, analyzer=analyzer, encoder=encoder, classifier=ModelOnly("110")
+    )
+    async with running_services(services):
+        plea = await services.pipeline.submit(message("河边有个小孩掉水里了", "p1"))
+        assert plea.replies[0].action == "transfer:110"
+        enquiry = await services.pipeline.submit(
+            message("想咨询一下溺水急救培训怎么报名", "p2", "c2")
+        )
+        assert all(reply.action is None for reply in enquiry.replies)
