@@ -96,9 +96,9 @@ class KnowledgeConfig(_Section):
     #: empty means <data_dir>/knowledge-index
     index_dir: str = ""
     #: calibrated confidence at which the knowledge base answers directly
-    answer_threshold: float = Field(0.75, ge=0, le=1)
+    answer_threshold: float = Field(0.70, ge=0, le=1)
     #: at or above this (below the answer threshold) the citizen picks from close questions
-    suggest_threshold: float = Field(0.45, ge=0, le=1)
+    suggest_threshold: float = Field(0.30, ge=0, le=1)
     #: how often each process looks for entries published or retired by another process
     poll_seconds: float = Field(0.5, gt=0)
 

@@ -10,6 +10,8 @@ import click
 
 from hotline.classifier.csvdata import read_feedback, read_labelled_csv, read_mapping
 from hotline.classifier.metrics import EvalReport, format_report
+from hotline.classifier.taxonomy import Taxonomy
+from hotline.classifier.utterances import Utterance
 from hotline.encoders.base import Encoder
 from hotline.encoders.factory import BACKENDS, USE_ONNX, encoder_for_name, load_encoder
 from hotline.errors import HotlineError
@@ -102,19 +104,11 @@ def train(
 ) -> None:
     """Train the taxonomy classifier and write its artifact."""
     from hotline.classifier.artifact import artifact_version
-    from hotline.classifier.taxonomy import load_taxonomy
     from hotline.classifier.taxonomy_training import train_taxonomy_model
-    from hotline.classifier.utterances import load_utterances
 
     corrections = read_feedback(feedback) if feedback else []
     try:
-        if data_dir is None:
-            taxonomy = load_taxonomy()
-            utterances = load_utterances(taxonomy=taxonomy)
-        else:
-            # a site's own taxonomy need not have the reference 27/266 shape
-            taxonomy = load_taxonomy(data_dir / "taxonomy.yml", expected_counts=None)
-            utterances = load_utterances(data_dir / "utterances", taxonomy=taxonomy)
+        taxonomy, utterances = _training_data(data_dir)
         encoder = _encoder(encoder_backend, encoder_model)
         model = train_taxonomy_model(
             taxonomy=taxonomy,
@@ -127,6 +121,18 @@ def train(
     except HotlineError as e:
         raise click.ClickException(e.message) from e
     click.echo(f"wrote {out} (version {artifact_version(out)}, taxonomy {taxonomy.version})")
+
+
+def _training_data(data_dir: Path | None) -> tuple[Taxonomy, list[Utterance]]:
+    from hotline.classifier.taxonomy import load_taxonomy
+    from hotline.classifier.utterances import load_utterances
+
+    if data_dir is None:
+        taxonomy = load_taxonomy()
+        return taxonomy, load_utterances(taxonomy=taxonomy)
+    # a site's own taxonomy need not have the reference 27/266 shape
+    taxonomy = load_taxonomy(data_dir / "taxonomy.yml", expected_counts=None)
+    return taxonomy, load_utterances(data_dir / "utterances", taxonomy=taxonomy)
 
 
 @classifier.command("eval")

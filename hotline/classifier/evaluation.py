@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,23 @@ def evaluate_model(
     return evaluate(gold, ranked, latencies)
 
 
+def _fit_fold(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    train: list[int],
+    vectors: npt.NDArray[np.floating[Any]] | None,
+    encoder: Encoder | None,
+    config: TrainConfig,
+) -> TextClassifier:
+    return TextClassifier.train(
+        [texts[i] for i in train],
+        [labels[i] for i in train],
+        encoder=encoder,
+        vectors=None if vectors is None else vectors[train],
+        config=config,
+    )
+
+
 def cross_validate(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -59,6 +77,8 @@ def cross_validate(
     Sentence vectors are computed once for all texts (the encoder is not trained). Latency is
     measured on single-message predictions of the last fold's model.
     """
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {folds}")
     report = progress or (lambda _message: None)
     config = config or TrainConfig()
     label_index = {label: i for i, label in enumerate(sorted(set(labels)))}
@@ -68,27 +88,17 @@ def cross_validate(
         report(f"encoding {len(texts)} texts with {encoder.name}")
         vectors = embed(encoder, texts, config.encoder_max_chars)
     ranked: list[list[str | None]] = [[] for _ in texts]
-    latencies: list[float] = []
     for fold in range(folds):
         report(f"fold {fold + 1}/{folds}")
         train = [int(i) for i in np.flatnonzero(assignment != fold)]
         test = [int(i) for i in np.flatnonzero(assignment == fold)]
-        model = TextClassifier.train(
-            [texts[i] for i in train],
-            [labels[i] for i in train],
-            encoder=encoder,
-            vectors=None if vectors is None else vectors[train],
-            config=config,
-        )
+        model = _fit_fold(texts, labels, train, vectors, encoder, config)
         test_texts = [texts[i] for i in test]
-        fold_ranked = ranked_targets(
-            model.probabilities(test_texts, vectors=None if vectors is None else vectors[test]),
-            model.labels,
-            lambda label: label,
-            top_k=3,
+        probabilities = model.probabilities(
+            test_texts, vectors=None if vectors is None else vectors[test]
         )
-        for i, ranking in zip(test, fold_ranked, strict=True):
+        for i, ranking in zip(test, ranked_targets(probabilities, model.labels, str), strict=True):
             ranked[i] = ranking
-        if fold == folds - 1:
-            _, latencies = timed_single_predictions(model, test_texts[:latency_sample])
+    # the last fold's model and test texts stand for all folds in the latency figure
+    _, latencies = timed_single_predictions(model, test_texts[:latency_sample])
     return evaluate(labels, ranked, latencies)

@@ -72,9 +72,9 @@ class Turn:
 @dataclass(frozen=True)
 class PolicySettings:
     #: calibrated confidence at which the knowledge base answers directly
-    answer_threshold: float = 0.75
+    answer_threshold: float = 0.70
     #: at or above this (and below the answer threshold) the citizen chooses among candidates
-    suggest_threshold: float = 0.45
+    suggest_threshold: float = 0.30
     max_choices: int = 3
 
 

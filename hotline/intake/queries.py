@@ -37,7 +37,7 @@ class CitizenQueries:
     database: Database
 
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
-        async with self.database.session() as session:
+        async with self.database.read() as session:
             conversation = await conversations.get(session, conversation_id=conversation_id)
             items = await conversations.messages(session, conversation_id=conversation_id)
         return {
@@ -50,14 +50,14 @@ class CitizenQueries:
         }
 
     async def messages_after(self, conversation_id: str, after_id: int) -> list[Message]:
-        async with self.database.session() as session:
+        async with self.database.read() as session:
             return await conversations.messages(
                 session, conversation_id=conversation_id, after_id=after_id
             )
 
     async def ticket_status(self, number: str, phone: str) -> dict[str, Any]:
         """A ticket's status for a citizen who proves it is theirs with the contact phone."""
-        async with self.database.session() as session:
+        async with self.database.read() as session:
             try:
                 ticket = await ticket_repo.by_number(session, number=number)
             except NotFound:

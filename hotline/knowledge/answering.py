@@ -53,7 +53,7 @@ class KnowledgeAnswerer:
         hits = await self.index.search(text, k=self.limit + 5)
         if not hits:
             return ()
-        async with self.database.session() as session:
+        async with self.database.read() as session:
             entries = {e.id: e for e in await repo.live(session, ids=[h.entry_id for h in hits])}
         now = self.clock()
         answers = []

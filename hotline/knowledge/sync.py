@@ -68,9 +68,9 @@ async def build_from_database(
     """A fresh index of every published entry, at the change log's current ``seq``."""
     # The seq is read before the entries: changes committed in between are replayed later,
     # which is harmless because applying a change is idempotent.
-    async with database.session() as session:
+    async with database.read() as session:
         seq = await repo.last_seq(session)
-    async with database.session() as session:
+    async with database.read() as session:
         entries = await repo.live(session)
     docs = [doc for doc in map(document_for, entries) if doc is not None]
     index = await asyncio.to_thread(HybridIndex.build, docs, encoder=encoder, analyzer=analyzer)
@@ -156,7 +156,7 @@ class KnowledgeIndex:
         async with self._refresh_lock:
             applied = 0
             while True:
-                async with self.database.session() as session:
+                async with self.database.read() as session:
                     changes = await repo.changes_after(session, seq=self.applied_seq, limit=500)
                     ids = {c.entry_id for c in changes if c.action == ChangeAction.UPSERT}
                     live = {e.id: e for e in await repo.live(session, ids=ids)} if ids else {}

@@ -35,10 +35,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+READ_ONLY = "hotline_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
     # A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
     # writer got in between; taking the write lock up front makes writers queue instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions begin deferred: under WAL they never wait for a writer, so a read
+    # made while this process holds the write lock (a lookup inside the intake) cannot
+    # deadlock against it.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
@@ -46,7 +53,7 @@ def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncE
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -74,6 +81,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size, echo=echo)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -90,9 +100,23 @@ class Database:
                 raise StorageUnavailable("the database is unavailable; nothing was stored") from e
             raise
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: it never waits for writers (nor makes them wait)."""
+        try:
+            async with self._readers() as session, session.begin():
+                yield session
+                # Nothing a reader does may be written: fail loudly instead of committing.
+                if session.new or session.dirty or session.deleted:
+                    raise RuntimeError("a read-only session was given changes to write")
+        except Exception as e:
+            if is_unavailable(e):
+                raise StorageUnavailable("the database is unavailable") from e
+            raise
+
     async def ping(self) -> None:
         """Raise :class:`StorageUnavailable` unless a trivial query succeeds."""
-        async with self.session() as session:
+        async with self.read() as session:
             await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
