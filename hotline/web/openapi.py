@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from hotline import __version__
 from hotline.channels.app import AppMessageIn
 from hotline.channels.letters import LetterIn
+from hotline.knowledge.workflow import EntryContent, EntryPatch
+from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
 from hotline.web.responses import json_response
 from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
 
@@ -35,6 +37,9 @@ class Operation:
     security: str | None = None
     errors: tuple[int, ...] = (400, 401, 404, 413, 422, 503)
 
+
+KB = "/api/v1/staff/kb"
+KB_ENTRY = f"{KB}/entries/{{entry_id}}"
 
 OPERATIONS = (
     Operation(
@@ -112,6 +117,23 @@ OPERATIONS = (
         "bearer",
     ),
     Operation("post", "/api/v1/staff/users", "Create a staff user (admin)", UserIn, "bearer"),
+    Operation("get", f"{KB}/entries", "Knowledge entries (query: status, q)", None, "bearer"),
+    Operation("post", f"{KB}/entries", "Create a draft entry (editor)", EntryContent, "bearer"),
+    Operation("get", f"{KB_ENTRY}", "An entry with its version history", None, "bearer"),
+    Operation("patch", f"{KB_ENTRY}", "Change the draft (editor)", EntryPatch, "bearer"),
+    Operation("post", f"{KB_ENTRY}/submit", "Submit the draft for review", None, "bearer"),
+    Operation(
+        "post", f"{KB_ENTRY}/approve", "Approve and publish (not the author)", CommentIn, "bearer"
+    ),
+    Operation(
+        "post", f"{KB_ENTRY}/reject", "Reject with a comment (not the author)", RejectIn, "bearer"
+    ),
+    Operation("post", f"{KB_ENTRY}/retire", "Stop answering with this entry", RetireIn, "bearer"),
+    Operation("post", f"{KB_ENTRY}/restore", "Restore an old version", RestoreIn, "bearer"),
+    Operation("get", f"{KB}/search", "Agents' knowledge search (query: q)", None, "bearer"),
+    Operation("get", f"{KB}/gaps", "Unanswered questions by frequency", None, "bearer"),
+    Operation("post", f"{KB}/gaps/{{gap_id}}/handled", "Mark a gap handled", HandledIn, "bearer"),
+    Operation("get", "/api/v1/openapi.json", "This description"),
     Operation("get", "/healthz", "The process is up"),
     Operation("get", "/readyz", "The database answers"),
     Operation("get", "/metrics", "Prometheus metrics"),

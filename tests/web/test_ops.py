@@ -37,6 +37,20 @@ async def test_openapi_describes_the_api(client: Client) -> None:
     assert "/api/v1/messages" in spec["paths"]
     assert "AppMessageIn" in spec["components"]["schemas"]
     assert spec["paths"]["/api/v1/letters"]["post"]["security"] == [{"apiKey": []}]
+    assert "EntryContent" in spec["components"]["schemas"]
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    served = set()
+    for route in client.app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter", "")
+        served.add(
+            (
+                route.method,
+                path.replace(r"{entry_id:\d+}", "{entry_id}").replace(r"{gap_id:\d+}", "{gap_id}"),
+            )
+        )
+    served = {(m, p) for m, p in served if m != "HEAD"}
+    assert served <= documented, served - documented
 
 
 async def test_database_down_gives_503_and_acknowledges_nothing(
