@@ -30,8 +30,10 @@ MODEL := $(DATA)/models/classifier
 $(MODEL)/manifest.json: | $(STAMP)
 	$(BIN)/hotline classifier train --out $(MODEL)
 
+# Retrain with agents' corrections from the database (run it nightly; restart servers after).
 model: setup
-	$(BIN)/hotline classifier train --out $(MODEL)
+	$(BIN)/hotline classifier feedback-export $(DATA)/corrections.csv
+	$(BIN)/hotline classifier train --out $(MODEL) --feedback $(DATA)/corrections.csv
 
 run: setup $(DATA)/app-api-key $(MODEL)/manifest.json
 	HOTLINE_APP_API_KEY=$$(cat $(DATA)/app-api-key) $(BIN)/hotline init

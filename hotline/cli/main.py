@@ -8,11 +8,15 @@ from pathlib import Path
 
 import click
 
+from hotline.classifier.cli import classifier
 from hotline.cli.chat import chat
 from hotline.cli.common import get_config, run_async
+from hotline.cli.feedback import feedback_export
 from hotline.cli.tickets import tickets
 from hotline.cli.users import users
 from hotline.errors import HotlineError
+from hotline.knowledge.cli import kb
+from hotline.nlu.cli import nlu
 from hotline.observability import configure_logging
 from hotline.sample.loader import initialise
 from hotline.storage.db import Database
@@ -133,17 +137,11 @@ cli.add_command(tickets)
 cli.add_command(users)
 
 
-def _register_optional_groups() -> None:
-    """Command groups owned by the components (NLU, classifier, knowledge base)."""
-    from hotline.classifier.cli import classifier
-    from hotline.knowledge.cli import kb
-    from hotline.nlu.cli import nlu
-
-    cli.add_command(nlu)
-    cli.add_command(classifier)
-    cli.add_command(kb)
+classifier.add_command(feedback_export)
+cli.add_command(classifier)
+cli.add_command(nlu)
+cli.add_command(kb)
 
 
 def main() -> None:
-    _register_optional_groups()
     cli()

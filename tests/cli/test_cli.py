@@ -99,3 +99,40 @@ def test_users_add_hashes_the_password(env: dict[str, str]) -> None:
         cli, ["users", "add", "qian", "--role", "agent", "--password", "short"], env=env
     )
     assert short.exit_code == 1
+
+
+def test_agents_corrections_are_exported_for_training(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from hotline.storage.db import Database
+    from hotline.storage.models import ClassificationFeedback, StaffUser, Ticket
+
+    run(env, "init")
+    run(env, "chat", stdin="你好\n路灯坏了\n人民路\n13800138000\n确认\n\n")
+
+    async def correct() -> None:
+        database = Database(database_url)
+        async with database.session() as session:
+            ticket = (await session.execute(select(Ticket))).scalar_one()
+            user = (await session.execute(select(StaffUser))).scalars().first()
+            assert user is not None
+            for code in ("0401", "0503"):  # the agent changed their mind: the latest counts
+                session.add(
+                    ClassificationFeedback(
+                        ticket_id=ticket.id or 0,
+                        text=ticket.description,
+                        category_code=code[:2],
+                        subcategory_code=code,
+                        user_id=user.id or 0,
+                    )
+                )
+        await database.dispose()
+
+    asyncio.run(correct())
+    out = tmp_path / "corrections.csv"
+    assert "1 corrections written" in run(env, "classifier", "feedback-export", str(out))
+    assert out.read_text(encoding="utf-8").splitlines() == ["text,subcategory", "路灯坏了,0503"]
