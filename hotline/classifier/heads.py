@@ -39,22 +39,18 @@ class LinearHead:
         return np.asarray(features @ self._coef_t, dtype=np.float64) + self.intercept
 
     @classmethod
-    def from_estimator(
-        cls, estimator: Any, n_labels: int, *, binary_halves: bool = False
-    ) -> LinearHead:
+    def from_estimator(cls, estimator: Any, n_labels: int) -> LinearHead:
         """Expand a fitted sklearn linear model to all ``n_labels`` columns.
 
         Its ``classes_`` must be integer label indices. Labels the estimator never saw get a
-        zero row and an intercept below every seen one, so they never win.
-        A binary model has one row; it becomes two opposite rows (halved for logistic models,
-        so a softmax over the pair equals the model's sigmoid).
+        zero row and an intercept below every seen one, so they never win. A binary model
+        has one row; it becomes two opposite rows.
         """
         coef = np.asarray(estimator.coef_, dtype=np.float64)
         intercept = np.asarray(estimator.intercept_, dtype=np.float64).ravel()
         if coef.shape[0] == 1:
-            scale = 0.5 if binary_halves else 1.0
-            coef = np.vstack([-coef, coef]) * scale
-            intercept = np.array([-intercept[0], intercept[0]]) * scale
+            coef = np.vstack([-coef, coef])
+            intercept = np.array([-intercept[0], intercept[0]])
         # float32 halves memory; scores need nowhere near float64 precision
         full_coef = np.zeros((n_labels, coef.shape[1]), dtype=np.float32)
         full_intercept = np.full(n_labels, float(intercept.min()) - 1.0)

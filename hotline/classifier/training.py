@@ -1,6 +1,6 @@
-"""Fitting the stacked classifier: lexical SVM + embedding logistic head, blended on held-out folds.
+"""Fitting the stacked classifier: lexical SVM + embedding ridge head, blended on held-out folds.
 
-The two heads see different evidence (exact character/word n-grams vs. sentence meaning).
+The two heads see different evidence (exact character n-grams vs. sentence meaning).
 Their out-of-fold scores train a small calibrated blend, so the final probabilities are
 measured on text the heads did not see.
 """

@@ -34,7 +34,12 @@ class SentenceTransformerEncoder:
                 f"encoder.model: cannot load sentence-transformers model {model!r}: {e}"
             ) from e
         self.name = f"sentence-transformers:{model}"
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; keep working with both.
+        measure = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = measure()
         if dim is None:
             raise ConfigError(f"encoder.model: {model!r} does not report an embedding dimension")
         self.dim = int(dim)

@@ -84,3 +84,12 @@ def test_roll_up_sums_and_keeps_unmapped_mass_apart() -> None:
     np.testing.assert_allclose(summed, [[0.8, 0.2], [0.2, 0.8]])
     ranked = ranked_targets(probabilities, ["0101", "0102", "0201"], parent.get)
     assert ranked == [["01", None], [None, "01"]]
+
+
+def test_two_label_model(train_rows: list[tuple[str, str]]) -> None:
+    rows = [(text, label) for text, label in train_rows if label in {"water", "bus"}]
+    texts, labels = zip(*rows, strict=True)
+    model = TextClassifier.train(list(texts), list(labels), encoder=None)
+    water, bus = model.predict(["西郊新村停水两天了", "公交车班次太少"])
+    assert (water.top.label, bus.top.label) == ("water", "bus")
+    assert water.suggestions[0].score + water.suggestions[1].score == pytest.approx(1.0)

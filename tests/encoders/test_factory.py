@@ -52,9 +52,6 @@ def _minilm_path() -> str:
     return str(module.get_model_path())  # type: ignore[attr-defined]
 
 
-# sentence-transformers 6 renamed the dimension getter that SentenceTransformerEncoder calls;
-# until that encoder uses the new name, its FutureWarning is not this test's concern.
-@pytest.mark.filterwarnings("ignore:The `get_sentence_embedding_dimension`:FutureWarning")
 def test_sentence_transformers_offline_model() -> None:
     path = _minilm_path()
     encoder = load_encoder("sentence-transformers", path)
