@@ -62,6 +62,7 @@ def fit_calibration(index: HybridIndex, *, samples: int = 300, seed: int = 13) -
         "kb.calibration.fitted samples=%d positives=%d weights=%s",
         len(labels),
         sum(labels),
-        calibration.to_dict(),
+        # rounded: long digit runs would be masked as card numbers in the logs
+        {name: round(value, 3) for name, value in calibration.to_dict().items()},
     )
     return calibration
