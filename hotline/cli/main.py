@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import click
@@ -14,6 +16,7 @@ from hotline.cli.common import get_config, run_async
 from hotline.cli.feedback import feedback_export
 from hotline.cli.tickets import tickets
 from hotline.cli.users import users
+from hotline.config import Config
 from hotline.errors import HotlineError
 from hotline.knowledge.cli import kb
 from hotline.nlu.cli import nlu
@@ -81,6 +84,18 @@ async def _check_schema(url: str) -> None:
         )
 
 
+@asynccontextmanager
+async def migrated_database(config: Config) -> AsyncIterator[Database]:
+    """The configured database, brought to the newest schema, closed afterwards."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(config.database_url)
+    try:
+        await upgrade(database)
+        yield database
+    finally:
+        await database.dispose()
+
+
 @cli.group()
 def db() -> None:
     """Database schema."""
@@ -91,14 +106,8 @@ def db() -> None:
 @run_async
 async def db_upgrade(ctx: click.Context) -> None:
     """Apply all migrations (idempotent)."""
-    config = get_config(ctx)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(config.database_url)
-    try:
-        await upgrade(database)
+    async with migrated_database(get_config(ctx)) as database:
         click.echo(f"database at revision {await current_revision(database)} ({database.dialect})")
-    finally:
-        await database.dispose()
 
 
 @cli.command()
@@ -107,14 +116,8 @@ async def db_upgrade(ctx: click.Context) -> None:
 async def init(ctx: click.Context) -> None:
     """Migrate, then load sample units and staff users that are missing (idempotent)."""
     config = get_config(ctx)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(config.database_url)
-    try:
-        await upgrade(database)
-        async with database.session() as session:
-            report = await initialise(session)
-    finally:
-        await database.dispose()
+    async with migrated_database(config) as database, database.session() as session:
+        report = await initialise(session)
     click.echo(f"{report.units} units, {report.knowledge_entries} sample knowledge entries loaded")
     if report.new_users:
         _write_passwords(config.data_dir / "initial-passwords.txt", report.new_users)

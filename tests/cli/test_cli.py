@@ -31,10 +31,10 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 def test_init_is_idempotent_and_writes_passwords_once(env: dict[str, str]) -> None:
     first = run(env, "init")
     assert "admin:" in first
-    assert re.search(r"24 units, [1-9]\d* sample knowledge entries loaded", first)
+    assert re.search(r"\d+ units, [1-9]\d* sample knowledge entries loaded", first)
     second = run(env, "init")
     assert "admin:" not in second
-    assert "24 units, 0 sample knowledge entries loaded" in second
+    assert re.search(r"\d+ units, 0 sample knowledge entries loaded", second)
     passwords = Path(env["HOTLINE_DATA_DIR"]) / "initial-passwords.txt"
     assert passwords.stat().st_mode & 0o777 == 0o600
     assert run(env, "db", "upgrade").startswith("database at revision")
