@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -111,6 +111,10 @@ class IntakePipeline:
         replay = await self._replay(message)
         if replay is not None:
             return replay
+        analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
+        request = replace(
+            request, request_type=str(analysis.request_type), urgency=str(analysis.urgency)
+        )
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
             conversation = await conversations.start(
@@ -249,6 +253,7 @@ class IntakePipeline:
             text=analysis.normalized,
             cues=cues,
             request_type=str(analysis.request_type),
+            urgency=str(analysis.urgency),
             emergency=emergency,
             place=place,
             phones=analysis.phones,

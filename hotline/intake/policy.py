@@ -56,6 +56,7 @@ class Turn:
     text: str
     cues: Cues
     request_type: str = "其他"
+    urgency: str = "normal"
     emergency: str = "none"
     place: str | None = None
     phones: tuple[str, ...] = ()
@@ -152,6 +153,7 @@ def _request_draft(turn: Turn) -> dict[str, Any]:
     return {
         "description": turn.text,
         "request_type": turn.request_type,
+        "urgency": turn.urgency,
         "needs_place": needs_place,
         "place": turn.place,
         "phone": turn.phones[0] if turn.phones else turn.known_phone,

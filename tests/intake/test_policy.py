@@ -195,3 +195,14 @@ def test_complaints_are_never_settled_by_the_knowledge_base() -> None:
     assert step.state == State.AWAITING_PLACE
     assert step.answered is None
     assert step.gap is None
+
+
+def test_urgency_travels_with_the_request() -> None:
+    step = policy.step(
+        State.IDLE,
+        {},
+        turn(
+            "家里停水两天了老人孩子没水喝", request_type="求助", urgency="urgent", known_phone="1"
+        ),
+    )
+    assert step.draft["urgency"] == "urgent"

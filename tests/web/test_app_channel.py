@@ -44,6 +44,7 @@ async def test_conversation_ends_with_a_ticket_number(
     assert ticket.contact_phone == "13800138000"
     assert "望江路" in (ticket.address or "")
     assert ticket.category_code is None  # nothing classified it: agents triage
+    assert ticket.request_type == "投诉"
 
     status = await send(client, app_headers, "我刚才反映的问题处理得怎么样了", "m5")
     assert number in status["replies"][0]["text"]

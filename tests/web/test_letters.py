@@ -37,6 +37,7 @@ async def test_json_letter_creates_a_ticket(
     assert ticket.title == LETTER["title"]
     assert ticket.channel == "letter"
     assert ticket.contact_name == "王女士"
+    assert ticket.request_type in ("投诉", "举报")  # "请相关部门查处" a nuisance: read by the NLU
 
 
 async def test_resubmitted_letter_id_returns_the_same_ticket(
