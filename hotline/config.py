@@ -103,6 +103,17 @@ class KnowledgeConfig(_Section):
     poll_seconds: float = Field(0.5, gt=0)
 
 
+class RoutingConfig(_Section):
+    #: route classified tickets to units with deadlines; off: every ticket waits for triage
+    enabled: bool = True
+    #: empty values mean the sample city's files shipped in hotline/routing/data and hotline/sample
+    rules: str = ""
+    units: str = ""
+    calendar_overrides: str = ""
+    #: the city's area polygons (GeoJSON FeatureCollection); empty: no lookup by coordinates
+    areas_geojson: str = ""
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -118,6 +129,7 @@ class Config(_Section):
     encoder: EncoderConfig = EncoderConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
+    routing: RoutingConfig = RoutingConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
@@ -27,6 +28,7 @@ from hotline.knowledge.answering import KnowledgeAnswerer
 from hotline.knowledge.retrieval.text import TextAnalyzer as KbTextAnalyzer
 from hotline.knowledge.sync import KnowledgeIndex
 from hotline.observability import Metrics
+from hotline.routing.router import RoutingSettings, build_router
 from hotline.storage.db import Database
 
 
@@ -96,13 +98,14 @@ def build_services(
         top_k=config.classifier.top_k,
     )
     index, answerer = _knowledge(config, database, encoder, kb_analyzer)
+    router = router or _router(config, taxonomy)
     metrics, hub = Metrics(), ReplyHub()
     pipeline = IntakePipeline(
         database=database,
         analyzer=analyzer or default_analyzer(),
         tickets=TicketFactory(
             classifier=classifier,
-            router=router or NoRouter(),
+            router=router,
             timezone=config.intake.timezone,
             sequence_digits=config.intake.ticket_sequence_digits,
         ),
@@ -129,6 +132,24 @@ def _knowledge(
         analyzer=analyzer,
     )
     return index, KnowledgeAnswerer(index, database)
+
+
+def _router(config: Config, taxonomy: Taxonomy) -> RouterStep:
+    """The configured routing rules; every file is validated here, before serving."""
+    if not config.routing.enabled:
+        return NoRouter()
+    routing = config.routing
+
+    def path(value: str) -> Path | None:
+        return Path(value) if value else None
+
+    settings = RoutingSettings(
+        rules_path=path(routing.rules),
+        units_path=path(routing.units),
+        calendar_overrides_path=path(routing.calendar_overrides),
+        areas_geojson_path=path(routing.areas_geojson),
+    )
+    return build_router(settings, taxonomy=taxonomy)
 
 
 def _intake_settings(config: Config) -> IntakeSettings:

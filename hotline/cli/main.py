@@ -21,6 +21,7 @@ from hotline.errors import HotlineError
 from hotline.knowledge.cli import kb
 from hotline.nlu.cli import nlu
 from hotline.observability import configure_logging
+from hotline.routing.cli import routing
 from hotline.sample.loader import initialise
 from hotline.storage.db import Database
 from hotline.storage.migrate import current_revision, head_revision, upgrade
@@ -144,6 +145,7 @@ classifier.add_command(feedback_export)
 cli.add_command(classifier)
 cli.add_command(nlu)
 cli.add_command(kb)
+cli.add_command(routing)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.errors import HotlineError
 from hotline.intake.messages import InboundMessage
 from hotline.intake.steps import ClassificationResult, ClassifierStep, RouterStep
 from hotline.storage.models import Ticket, TicketStatus
@@ -111,7 +112,15 @@ class TicketFactory:
         await ticket_repo.touch(session, ticket)
 
     async def _route(self, session: AsyncSession, ticket: Ticket) -> None:
-        decision = await self._router.route(session, ticket)
+        try:
+            decision = await self._router.route(session, ticket)
+        except HotlineError as e:
+            # A misconfigured rule must not lose the citizen's request: agents route it.
+            log.error("intake.routing_failed ticket=%s: %s", ticket.number, e.message)
+            await ticket_repo.record(
+                session, ticket=ticket, actor="system", action="routing_failed", note=e.message
+            )
+            return
         if decision is None:
             return
         ticket.unit_id, ticket.due_at = decision.unit_id, decision.due_at

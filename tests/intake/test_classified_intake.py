@@ -11,8 +11,11 @@ from sqlalchemy import select
 from hotline.config import Config
 from hotline.intake.messages import InboundMessage
 from hotline.intake.steps import ClassificationResult, Suggestion
+from hotline.sample.loader import load_units
 from hotline.services import Services, build_services, running_services
 from hotline.storage.models import Ticket
+from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.repos import units
 from tests.conftest import make_config
 from tests.nlu.emergency_cases import NEGATIVES
 
@@ -95,3 +98,37 @@ async def test_the_model_refers_what_the_rules_miss_but_not_enquiries(
             message("想咨询一下溺水急救培训怎么报名", "p2", "c2")
         )
         assert all(reply.action is None for reply in enquiry.replies)
+
+
+async def _street_lamp_ticket(services: Services) -> Ticket:
+    pipeline = services.pipeline
+    await pipeline.submit(message("江南区文昌街道学府路12号门口的路灯坏了，晚上一片漆黑", "1"))
+    await pipeline.submit(message("13800138000", "2"))
+    done = await pipeline.submit(message("确认", "3"))
+    assert done.ticket is not None
+    async with services.database.read() as session:
+        return await ticket_repo.by_number(session, number=done.ticket.number)
+
+
+async def test_a_classified_ticket_is_dispatched_with_a_deadline(classified: Services) -> None:
+    async with classified.database.session() as session:
+        await load_units(session)
+    ticket = await _street_lamp_ticket(classified)
+    assert ticket.status == "dispatched"
+    assert ticket.unit_id is not None
+    assert ticket.due_at is not None
+    async with classified.database.read() as session:
+        unit = await units.get(session, unit_id=ticket.unit_id)
+        history = await ticket_repo.history(session, ticket_id=ticket.id or 0)
+    assert "文昌" in unit.name or unit.level == "区"
+    assert [e.action for e in history][-1] == "dispatched"
+
+
+async def test_a_routing_failure_leaves_the_ticket_to_triage(classified: Services) -> None:
+    ticket = await _street_lamp_ticket(classified)  # no units loaded: the rule's unit is missing
+    assert ticket.status == "triage"
+    async with classified.database.read() as session:
+        history = await ticket_repo.history(session, ticket_id=ticket.id or 0)
+    failed = [e for e in history if e.action == "routing_failed"]
+    assert failed
+    assert "hotline init" in (failed[0].note or "")
