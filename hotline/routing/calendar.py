@@ -1,25 +1,33 @@
 """The official Chinese working calendar (holidays and 调休 make-up days) and office hours.
 
-Working days come from the ``chinese-calendar`` package (State Council notices, years 2004–2026
-in version 1.11) and from an override file that corrects or extends it: its dates win over the
-package's for any year, and a year the package does not cover is defined by the file alone
-(weekdays work unless listed as holidays, weekends rest unless listed as make-up working days).
-A day in a year neither source covers raises :class:`CalendarNotCovered` rather than guessing.
+Each year has one source (:meth:`WorkCalendar.source_of`):
+
+* ``override``: the year is in the override file, which corrects or extends the package: its
+  dates win over the package's, and a year the package does not cover is defined by the file
+  alone (weekdays work unless listed as holidays, weekends rest unless listed as workdays);
+* ``library``: the ``chinese-calendar`` package (State Council notices, 2004–2026 in 1.11);
+* ``provisional``: a year after the package's last whose notice is not published yet: weekends and
+  the statutory holidays rest (:mod:`hotline.routing.provisional`), no 调休. Deadlines counted on
+  it are estimates and say so.
+
+A year before the package's first raises :class:`CalendarNotCovered` rather than guessing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
 
 from hotline.errors import ConfigError
+from hotline.routing.provisional import is_provisional_workday, statutory_holidays
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_OVERRIDES_PATH = Path(__file__).parent / "data" / "calendar_overrides.yml"
@@ -28,9 +36,12 @@ OFFICE_END = dt.time(17, 30)
 # Longest run of consecutive rest days we accept before assuming the calendar is broken.
 _MAX_REST_RUN = 60
 
+CalendarSource = Literal["override", "library", "provisional"]
+log = logging.getLogger(__name__)
+
 
 class CalendarNotCovered(ConfigError):
-    """No source knows whether a day is a working day (a future year not yet published)."""
+    """No source knows whether a day is a working day (a year before the package's first)."""
 
     code = "calendar_not_covered"
 
@@ -107,13 +118,41 @@ def load_overrides(path: Path | None = None) -> CalendarOverrides:
     return CalendarOverrides(frozenset(holidays), frozenset(workdays), frozenset(years))
 
 
+def library_years() -> range:
+    """The years the installed ``chinese-calendar`` package covers (2004–2026 in 1.11)."""
+    years = {d.year for d in chinese_calendar.holidays} | {
+        d.year for d in chinese_calendar.workdays
+    }
+    return range(min(years), max(years) + 1)
+
+
 @dataclass
 class WorkCalendar:
     """Working days and working time in Asia/Shanghai; answers are cached per day."""
 
     overrides: CalendarOverrides = field(default_factory=CalendarOverrides)
     office: OfficeHours = field(default_factory=OfficeHours)
+    library: range = field(default_factory=library_years)
     _cache: dict[dt.date, bool] = field(default_factory=dict, repr=False)
+    _provisional: dict[int, dict[dt.date, str]] = field(default_factory=dict, repr=False)
+
+    def source_of(self, year: int) -> CalendarSource:
+        """Which source decides the working days of ``year``; raises when none does."""
+        if year in self.overrides.years:
+            return "override"
+        if year in self.library:
+            return "library"
+        if year >= self.library.stop:
+            return "provisional"
+        raise CalendarNotCovered(
+            f"working calendar: no data for {year}; add 'years: {{{year}: ...}}' "
+            "with its holidays and make-up working days to the calendar override file"
+        )
+
+    def provisional_years(self, first: dt.date, last: dt.date) -> tuple[int, ...]:
+        """The years from ``first`` to ``last`` whose working days are only estimated."""
+        years = range(first.year, last.year + 1)
+        return tuple(y for y in years if self.source_of(y) == "provisional")
 
     def is_workday(self, day: dt.date) -> bool:
         """Whether ``day`` is an official working day (调休 Saturdays included)."""
@@ -127,15 +166,21 @@ class WorkCalendar:
             return False
         if day in self.overrides.workdays:
             return True
-        try:
+        source = self.source_of(day.year)
+        if day.year in self.library:
+            # also for an override year: the file's dates above only correct the package
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError as exc:
-            if day.year in self.overrides.years:
-                return day.weekday() < 5
-            raise CalendarNotCovered(
-                f"working calendar: no data for {day.year}; add 'years: {{{day.year}: ...}}' "
-                "with its holidays and make-up working days to the calendar override file"
-            ) from exc
+        if source == "override":
+            return day.weekday() < 5
+        return is_provisional_workday(day, self._provisional_holidays(day.year))
+
+    def _provisional_holidays(self, year: int) -> dict[dt.date, str]:
+        holidays = self._provisional.get(year)
+        if holidays is None:
+            # once per year and calendar: the signal to add the published notice to the file
+            log.warning("routing.calendar_provisional year=%d (no published holiday notice)", year)
+            holidays = self._provisional[year] = statutory_holidays(year)
+        return holidays
 
     def next_workday(self, day: dt.date) -> dt.date:
         """The first working day strictly after ``day``."""

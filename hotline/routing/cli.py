@@ -61,6 +61,8 @@ def _echo(explanation: RoutingExplanation) -> None:
         f"due:         {_local(deadline.due)} ({deadline.basis}, counted from "
         f"{_local(deadline.start)}); warning at {_local(deadline.warning)}"
     )
+    if deadline.provisional_notice:
+        click.echo(f"             {deadline.provisional_notice}")
 
 
 def _show(explanation: RoutingExplanation, as_json: bool) -> None:

@@ -13,6 +13,11 @@ Working days end at the office closing time of the N-th working day after the da
 (a ticket created after hours or on a holiday starts the next working morning). The warning comes
 ``min(1 working day, 25 % of the span)`` of office time before a working deadline, and 25 % of
 the span before a calendar-hour deadline.
+
+A working-day deadline that runs through a year whose holiday notice is not published yet is
+counted on the provisional calendar and names those years in ``provisional_years``: it is an
+estimate that may differ from the final one by a day or two **in either direction** (see
+:mod:`hotline.routing.provisional`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ class Deadline:
     #: how the due time was counted, e.g. "5 个工作日" or "2 个自然小时（特急）"
     basis: str
     working_time: bool
+    #: years counted on the provisional calendar (holiday notice not yet published)
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional_notice(self) -> str | None:
+        """The sentence saying the deadline is an estimate, or None when it is final."""
+        if not self.provisional_years:
+            return None
+        years = "、".join(str(y) for y in self.provisional_years)
+        return f"{years}年放假安排尚未公布，时限按法定节假日暂估"
 
 
 def parse_urgency(value: str | None) -> Urgency:
@@ -79,8 +94,18 @@ class DeadlinePolicy:
         start = self.calendar.working_start(created)
         due = self.calendar.add_working_days(start, days)
         label = "（加急）" if urgency is Urgency.URGENT else ""
+        # from the creation day: finding the start already consulted the calendar
+        provisional = self.calendar.provisional_years(
+            created.astimezone(CHINA_TZ).date(), due.date()
+        )
         return Deadline(
-            start, due, self.warning_at(start, due), urgency, f"{days} 个工作日{label}", True
+            start,
+            due,
+            self.warning_at(start, due),
+            urgency,
+            f"{days} 个工作日{label}",
+            True,
+            provisional,
         )
 
     def _calendar_hours(self, created: dt.datetime, urgency: Urgency) -> Deadline:

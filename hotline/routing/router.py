@@ -61,17 +61,19 @@ class RoutingExplanation:
     via: str
     skipped: tuple[str, ...]
     deadline: Deadline | None
-    #: why there is no deadline (a calendar year not yet covered), else None
+    #: why there is no deadline (a calendar year no source covers), else None
     deadline_note: str | None
 
     @property
     def reason(self) -> str:
         """One human sentence naming the rule, the unit, the area and the deadline."""
-        when = (
-            f"时限{self.deadline.basis}，{self.deadline.due.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}前"
-            if self.deadline
-            else f"时限未计算（{self.deadline_note}）"
-        )
+        deadline = self.deadline
+        if deadline is None:
+            when = f"时限未计算（{self.deadline_note}）"
+        else:
+            when = f"时限{deadline.basis}，{deadline.due.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}前"
+            if deadline.provisional_notice:
+                when += f"（{deadline.provisional_notice}）"
         return (
             f"按{self.rule.label}派至{self.unit.name}（{self.unit.code}）；"
             f"区域：{self.area.describe()}；{when}"
@@ -99,6 +101,7 @@ class RoutingExplanation:
             "warning_at": deadline.warning.isoformat() if deadline else None,
             "deadline_basis": deadline.basis if deadline else None,
             "deadline_note": self.deadline_note,
+            "deadline_provisional_years": list(deadline.provisional_years) if deadline else [],
             "reason": self.reason,
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,63 @@ def test_working_minutes_cross_the_holiday(calendar: WorkCalendar) -> None:
     assert minutes == 120
 
 
-def test_uncovered_year_fails_loudly(calendar: WorkCalendar) -> None:
-    with pytest.raises(CalendarNotCovered, match="2031"):
-        calendar.is_workday(dt.date(2031, 3, 3))
+def test_year_before_the_package_fails_loudly(calendar: WorkCalendar) -> None:
+    with pytest.raises(CalendarNotCovered, match="2003"):
+        calendar.is_workday(dt.date(2003, 3, 3))
+    with pytest.raises(CalendarNotCovered, match="2003"):
+        calendar.source_of(2003)
+
+
+def test_each_year_has_one_source(calendar: WorkCalendar) -> None:
+    assert calendar.source_of(2004) == "library"
+    assert calendar.source_of(2026) == "library"
+    assert calendar.source_of(2027) == "provisional"
+    assert calendar.source_of(2031) == "provisional"
+    assert calendar.provisional_years(dt.date(2026, 12, 30), dt.date(2028, 1, 3)) == (2027, 2028)
+    assert calendar.provisional_years(dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == ()
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (dt.date(2026, 12, 31), True),  # published year, ordinary Thursday
+        (dt.date(2027, 1, 1), False),  # 元旦, a Friday
+        (dt.date(2027, 1, 4), True),
+        (dt.date(2027, 2, 4), True),
+        (dt.date(2027, 2, 5), False),  # 除夕
+        (dt.date(2027, 2, 8), False),  # 初三, a Monday
+        (dt.date(2027, 2, 9), True),
+        (dt.date(2027, 2, 13), False),  # Saturday: no 调休 is invented
+        (dt.date(2027, 4, 5), False),  # 清明
+        (dt.date(2027, 6, 9), False),  # 端午
+        (dt.date(2027, 9, 15), False),  # 中秋
+        (dt.date(2027, 10, 4), True),  # 国庆 is Oct 1–3 until the notice extends it
+    ],
+)
+def test_provisional_working_days_2027(calendar: WorkCalendar, day: dt.date, working: bool) -> None:
+    assert calendar.is_workday(day) is working
+
+
+def test_provisional_year_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    calendar = build_calendar()
+    with caplog.at_level(logging.WARNING, logger="hotline.routing.calendar"):
+        calendar.add_working_days(at(2027, 1, 1, 10, 0), 30)
+    provisional = [r for r in caplog.records if "calendar_provisional" in r.getMessage()]
+    assert [r.getMessage() for r in provisional] == [
+        "routing.calendar_provisional year=2027 (no published holiday notice)"
+    ]
+
+
+def test_override_year_wins_over_provisional_rules(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.yml"
+    path.write_text("years:\n  2027:\n    holidays: [2027-01-01]\n", encoding="utf-8")
+    calendar = build_calendar(path)
+    assert calendar.source_of(2027) == "override"
+    assert calendar.source_of(2028) == "provisional"
+    assert not calendar.is_workday(dt.date(2027, 1, 1))
+    # the file alone defines 2027: 除夕 (a Friday) is not a holiday unless it lists it
+    assert calendar.is_workday(dt.date(2027, 2, 5))
+    assert calendar.provisional_years(dt.date(2027, 1, 1), dt.date(2027, 12, 31)) == ()
 
 
 def test_override_year_defines_holidays_and_makeup_days(tmp_path: Path) -> None:
@@ -112,6 +167,7 @@ def test_override_can_correct_a_covered_year(tmp_path: Path) -> None:
     path = tmp_path / "overrides.yml"
     path.write_text("years:\n  2026:\n    holidays: [2026-03-02]\n", encoding="utf-8")
     calendar = build_calendar(path)
+    assert calendar.source_of(2026) == "override"
     assert not calendar.is_workday(dt.date(2026, 3, 2))
     # the package still decides the other days of a year it covers
     assert calendar.is_workday(dt.date(2026, 2, 14))  # 调休 Saturday

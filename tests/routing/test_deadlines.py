@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,8 @@ def test_normal_ticket_gets_taxonomy_working_days_across_spring_festival(
     assert deadline.due == at(2026, 2, 24, 17, 30)
     assert deadline.basis == "3 个工作日"
     assert deadline.working_time
+    assert deadline.provisional_years == ()
+    assert deadline.provisional_notice is None
     # span 390 + 3 × 510 = 1920 office minutes; 25 % (480) is less than a working day (510)
     assert deadline.warning == at(2026, 2, 24, 9, 30)
 
@@ -90,6 +93,60 @@ def test_critical_ticket_urgency_wins_over_a_normal_subcategory(
 def test_naive_creation_time_is_refused(taxonomy: Taxonomy, policy: DeadlinePolicy) -> None:
     with pytest.raises(ValueError, match="naive"):
         policy.deadline(taxonomy.subcategory("0401"), Urgency.NORMAL, dt.datetime(2026, 3, 2))
+
+
+def test_deadline_into_an_unpublished_year_is_estimated_and_flagged(
+    taxonomy: Taxonomy, policy: DeadlinePolicy
+) -> None:
+    schools = taxonomy.subcategory("0101")  # 10 working days
+    deadline = policy.deadline(schools, Urgency.NORMAL, at(2026, 12, 28, 10, 0))
+    # 29, 30, 31 Dec; 1 Jan 2027 is 元旦 (Friday); 4–8 and 11, 12 Jan
+    assert deadline.due == at(2027, 1, 12, 17, 30)
+    assert deadline.warning == at(2027, 1, 11, 17, 30)
+    assert deadline.provisional_years == (2027,)
+    assert deadline.provisional_notice == "2027年放假安排尚未公布，时限按法定节假日暂估"
+
+
+def test_deadline_created_in_an_unpublished_year_is_flagged(
+    taxonomy: Taxonomy, policy: DeadlinePolicy
+) -> None:
+    lights = taxonomy.subcategory("0503")  # 3 working days
+    # created on 除夕 2027: counting starts after 初三 (Monday the 8th)
+    deadline = policy.deadline(lights, Urgency.NORMAL, at(2027, 2, 5, 10, 0))
+    assert deadline.start == at(2027, 2, 9, 9, 0)
+    assert deadline.due == at(2027, 2, 12, 17, 30)
+    assert deadline.provisional_years == (2027,)
+
+
+def test_critical_deadline_needs_no_calendar_and_is_not_flagged(
+    taxonomy: Taxonomy, policy: DeadlinePolicy
+) -> None:
+    gas = taxonomy.subcategory("2101")
+    deadline = policy.deadline(gas, Urgency.NORMAL, at(2027, 2, 6, 10, 0))
+    assert deadline.due == at(2027, 2, 6, 12, 0)
+    assert deadline.provisional_notice is None
+
+
+def test_published_override_year_is_not_flagged(taxonomy: Taxonomy, tmp_path: Path) -> None:
+    path = tmp_path / "overrides.yml"
+    path.write_text("years:\n  2027:\n    holidays: [2027-01-01, 2027-01-04]\n", encoding="utf-8")
+    policy = DeadlinePolicy(build_calendar(path))
+    deadline = policy.deadline(taxonomy.subcategory("0101"), Urgency.NORMAL, at(2026, 12, 28, 10))
+    # the file's extra holiday on the 4th moves the due day to the 13th
+    assert deadline.due == at(2027, 1, 13, 17, 30)
+    assert deadline.provisional_years == ()
+
+
+def test_provisional_year_before_a_published_one_is_still_flagged(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    path = tmp_path / "overrides.yml"
+    path.write_text("years:\n  2028:\n    holidays: [2028-01-03]\n", encoding="utf-8")
+    policy = DeadlinePolicy(build_calendar(path))
+    deadline = policy.deadline(taxonomy.subcategory("0101"), Urgency.NORMAL, at(2027, 12, 29, 10))
+    # 30, 31 Dec 2027 (provisional), then 2028 from the file: 3 Jan off, 4–7, 10–13 Jan
+    assert deadline.due == at(2028, 1, 13, 17, 30)
+    assert deadline.provisional_years == (2027,)
 
 
 def test_parse_urgency() -> None:

@@ -118,13 +118,40 @@ async def test_unclassified_ticket_is_left_to_triage(
 async def test_uncovered_calendar_year_routes_without_a_deadline(
     router: Router, units_loaded: Database
 ) -> None:
-    later = dt.datetime(2031, 5, 6, 2, 0, tzinfo=dt.UTC)
+    earlier = dt.datetime(2003, 5, 6, 2, 0, tzinfo=dt.UTC)  # before chinese-calendar's first year
     async with units_loaded.session() as session:
-        decision = await router.route(session, ticket("0901", created_at=later))
+        decision = await router.route(session, ticket("0901", created_at=earlier))
     assert decision is not None
     assert decision.due_at is None
     assert "时限未计算" in decision.reason
-    assert "2031" in decision.reason
+    assert "2003" in decision.reason
+
+
+async def test_unpublished_year_gets_a_provisional_deadline(
+    router: Router, units_loaded: Database
+) -> None:
+    created = dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in 临江
+    async with units_loaded.session() as session:
+        decision = await router.route(
+            session, ticket("0503", created_at=created, address="南湖街道荷花路12号")
+        )
+    assert decision is not None
+    # 31 Dec, then 元旦 (Friday) and the weekend, then 4 and 5 Jan
+    assert decision.due_at == dt.datetime(2027, 1, 5, 17, 30, tzinfo=CHINA_TZ)
+    assert decision.reason.endswith(
+        "时限3 个工作日，2027-01-05 17:30前（2027年放假安排尚未公布，时限按法定节假日暂估）"
+    )
+
+
+def test_explanation_lists_provisional_years(router: Router) -> None:
+    created = dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.UTC)
+    explanation = router.explain_ticket(ticket("0503", created_at=created))
+    assert explanation is not None
+    assert explanation.to_dict()["deadline_provisional_years"] == [2027]
+    published = router.explain_ticket(ticket("0503"))
+    assert published is not None
+    assert published.to_dict()["deadline_provisional_years"] == []
+    assert "暂估" not in published.reason
 
 
 async def test_unit_missing_from_the_database_is_a_config_error(
