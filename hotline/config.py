@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hotline.channels.open311.config import Open311Config
 from hotline.errors import ConfigError
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -74,6 +75,7 @@ class LettersConfig(_Section):
 class ChannelsConfig(_Section):
     app: AppChannelConfig = AppChannelConfig()
     letters: LettersConfig = LettersConfig()
+    open311: Open311Config = Open311Config()
 
 
 class EncoderConfig(_Section):

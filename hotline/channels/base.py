@@ -13,9 +13,11 @@ from typing import Protocol
 
 from aiohttp import web
 
+from hotline.classifier.taxonomy import Taxonomy
 from hotline.intake.hub import ReplyHub
 from hotline.intake.pipeline import IntakePipeline
 from hotline.intake.queries import CitizenQueries
+from hotline.storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class IntakePort:
     queries: CitizenQueries
     hub: ReplyHub
     data_dir: Path
+    #: for channels that answer reads themselves (Open311's GET requests)
+    database: Database
+    taxonomy: Taxonomy
 
 
 class ChannelAdapter(Protocol):

@@ -20,9 +20,22 @@ def _letters(config: Config, port: IntakePort) -> ChannelAdapter:
     return LettersChannel(config.channels.letters, config.channels.app, port)
 
 
+def _open311(config: Config, port: IntakePort) -> ChannelAdapter:
+    from hotline.channels.open311.adapter import Open311Adapter
+
+    return Open311Adapter(
+        config.channels.open311,
+        port,
+        database=port.database,
+        taxonomy=port.taxonomy,
+        timezone=config.intake.timezone,
+    )
+
+
 BUILTIN_CHANNELS: dict[str, tuple[Callable[[Config], bool], ChannelFactory]] = {
     "app": (lambda c: c.channels.app.enabled, _app),
     "letters": (lambda c: c.channels.letters.enabled, _letters),
+    "open311": (lambda c: c.channels.open311.enabled, _open311),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from hotline.channels.open311.cli import open311
 from hotline.classifier.cli import classifier
 from hotline.cli.chat import chat
 from hotline.cli.common import get_config, run_async
@@ -146,6 +147,7 @@ cli.add_command(classifier)
 cli.add_command(nlu)
 cli.add_command(kb)
 cli.add_command(routing)
+cli.add_command(open311)
 
 
 def main() -> None:

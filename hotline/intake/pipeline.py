@@ -112,9 +112,11 @@ class IntakePipeline:
         if replay is not None:
             return replay
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
-        request = replace(
-            request, request_type=str(analysis.request_type), urgency=str(analysis.urgency)
-        )
+        # The NLU reads the type only where the channel did not say it.
+        request_type = request.request_type
+        if request_type == "其他":
+            request_type = str(analysis.request_type)
+        request = replace(request, request_type=request_type, urgency=str(analysis.urgency))
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
             conversation = await conversations.start(

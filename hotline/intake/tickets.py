@@ -31,6 +31,9 @@ class TicketRequest:
     contact_phone: str | None = None
     contact_name: str | None = None
     urgency: str = "normal"
+    #: set when the citizen chose the service (an Open311 service code, a form's category)
+    category_code: str | None = None
+    subcategory_code: str | None = None
 
     @classmethod
     def from_draft(cls, draft: dict[str, Any]) -> TicketRequest:
@@ -86,6 +89,9 @@ class TicketFactory:
             contact_phone=request.contact_phone,
             contact_name=request.contact_name,
             urgency=request.urgency,
+            category_code=request.category_code,
+            subcategory_code=request.subcategory_code,
+            classified_by="citizen" if request.subcategory_code else None,
         )
         await ticket_repo.add(session, ticket, actor="citizen", note=f"channel {message.channel}")
         await self._classify(session, ticket)
@@ -98,7 +104,8 @@ class TicketFactory:
         if result is None:
             return
         ticket.suggestions = _suggestions(result)
-        if result.confident and result.top is not None:
+        chosen = ticket.subcategory_code is not None  # the citizen's own choice stands
+        if result.confident and result.top is not None and not chosen:
             ticket.category_code = result.top.category_code
             ticket.subcategory_code = result.top.subcategory_code
             ticket.classified_by = f"model:{result.model_version}"

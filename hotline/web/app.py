@@ -29,7 +29,14 @@ def create_app(services: Services) -> web.Application:
     app[HUB] = services.hub
     app[BACKGROUND] = set()
     app[staff.CATEGORY_CHECK] = TaxonomyCheck(services.taxonomy)
-    port = IntakePort(services.pipeline, services.queries, services.hub, config.data_dir)
+    port = IntakePort(
+        services.pipeline,
+        services.queries,
+        services.hub,
+        config.data_dir,
+        services.database,
+        services.taxonomy,
+    )
     for channel in enabled_channels(config, port):
         app.router.add_routes(channel.routes())
     app.router.add_routes(staff.routes())

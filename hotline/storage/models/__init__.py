@@ -17,6 +17,7 @@ from hotline.storage.models.knowledge import (
     KnowledgeGap,
     KnowledgeVersion,
 )
+from hotline.storage.models.open311 import Open311Key
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
 from hotline.storage.models.tickets import (
     ClassificationFeedback,
@@ -45,6 +46,7 @@ __all__ = [
     "KnowledgeGap",
     "KnowledgeVersion",
     "Message",
+    "Open311Key",
     "Role",
     "StaffUser",
     "Ticket",
