@@ -83,7 +83,7 @@ class LettersChannel:
         ticket_request = TicketRequest(
             description=letter.content,
             title=letter.title,
-            address=letter.area,
+            area=letter.area,
             contact_phone=letter.phone,
             contact_name=letter.name,
         )

@@ -116,7 +116,12 @@ class IntakePipeline:
         request_type = request.request_type
         if request_type == "其他":
             request_type = str(analysis.request_type)
-        request = replace(request, request_type=request_type, urgency=str(analysis.urgency))
+        request = replace(
+            request,
+            request_type=request_type,
+            urgency=str(analysis.urgency),
+            address=request.address or analysis.place,  # a letter names the place in its text
+        )
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
             conversation = await conversations.start(

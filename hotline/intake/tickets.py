@@ -28,6 +28,8 @@ class TicketRequest:
     request_type: str = "其他"
     title: str | None = None
     address: str | None = None
+    #: a district or street the citizen chose on a form
+    area: str | None = None
     contact_phone: str | None = None
     contact_name: str | None = None
     urgency: str = "normal"
@@ -84,6 +86,7 @@ class TicketFactory:
             title=request.title or make_title(request.description),
             description=request.description,
             address=request.address or (location.address if location else None),
+            area=request.area,
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
             contact_phone=request.contact_phone,

@@ -38,6 +38,8 @@ async def test_json_letter_creates_a_ticket(
     assert ticket.channel == "letter"
     assert ticket.contact_name == "王女士"
     assert ticket.request_type in ("投诉", "举报")  # "请相关部门查处" a nuisance: read by the NLU
+    assert "南湖路" in (ticket.address or "")  # the place named in the text, for routing
+    assert ticket.area == "江南区"
 
 
 async def test_resubmitted_letter_id_returns_the_same_ticket(
