@@ -61,6 +61,7 @@ class Services:
     taxonomy: Taxonomy
     knowledge_index: KnowledgeIndex | None
     answerer: KnowledgeAnswerer | None
+    router: RouterStep
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -116,7 +117,9 @@ def build_services(
         hub=hub,
     )
     queries = CitizenQueries(database)
-    return Services(config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer)
+    return Services(
+        config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router
+    )
 
 
 def _knowledge(

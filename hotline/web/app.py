@@ -9,8 +9,9 @@ from aiohttp import web
 
 from hotline.channels.base import IntakePort
 from hotline.channels.registry import enabled_channels
+from hotline.routing.router import Router
 from hotline.services import Services, TaxonomyCheck, start_services, stop_services
-from hotline.web import knowledge_api, openapi, ops, staff
+from hotline.web import knowledge_api, openapi, ops, staff, ticket_actions
 from hotline.web.errors import error_middleware, metrics_middleware
 from hotline.web.keys import BACKGROUND, CONFIG, DATABASE, HUB, METRICS, PIPELINE, QUERIES
 
@@ -40,6 +41,9 @@ def create_app(services: Services) -> web.Application:
     for channel in enabled_channels(config, port):
         app.router.add_routes(channel.routes())
     app.router.add_routes(staff.routes())
+    app.router.add_routes(ticket_actions.routes())
+    if isinstance(services.router, Router):
+        app[ticket_actions.DEADLINES] = services.router  # reroute/assign recompute due times
     app.router.add_routes(knowledge_api.routes())
     if services.answerer is not None:
         app[knowledge_api.KNOWLEDGE] = services.answerer

@@ -15,6 +15,14 @@ from hotline.knowledge.workflow import EntryContent, EntryPatch
 from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
 from hotline.web.responses import json_response
 from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
+from hotline.web.ticket_actions import (
+    ApproveIn,
+    ExtensionIn,
+    ReasonIn,
+    RefuseIn,
+    ResolveIn,
+    UnitCodeIn,
+)
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -40,6 +48,20 @@ class Operation:
 
 KB = "/api/v1/staff/kb"
 KB_ENTRY = f"{KB}/entries/{{entry_id}}"
+TICKET = "/api/v1/staff/tickets/{number}"
+ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
+TICKET_ACTIONS: tuple[tuple[str, str, type[BaseModel] | None], ...] = (
+    ("accept", "签收: a unit accepts a dispatched ticket", None),
+    ("return", "退回: a unit returns the ticket to triage", ReasonIn),
+    ("extension", "延期申请: a unit asks for a later due time", ExtensionIn),
+    ("extension/approve", "Approve the pending extension (supervisor)", ApproveIn),
+    ("extension/refuse", "Refuse the pending extension (supervisor)", RefuseIn),
+    ("progress", "A unit's progress note", TextIn),
+    ("resolve", "办结: a unit resolves; the reply goes to the citizen", ResolveIn),
+    ("reroute", "Send the ticket to another unit (supervisor)", UnitCodeIn),
+    ("assign", "Route a triage or returned ticket to a unit", UnitCodeIn),
+    ("close", "归档: close a resolved ticket (supervisor)", None),
+)
 
 OPERATIONS = (
     Operation(
@@ -84,7 +106,7 @@ OPERATIONS = (
     Operation(
         "get",
         "/api/v1/staff/tickets",
-        "Tickets (query: status=triage|...|all, limit, offset)",
+        "Tickets (query: status=queue (triage + returned, default)|triage|...|all, limit, offset)",
         None,
         "bearer",
     ),
@@ -117,6 +139,17 @@ OPERATIONS = (
         "bearer",
     ),
     Operation("post", "/api/v1/staff/users", "Create a staff user (admin)", UserIn, "bearer"),
+    *(
+        Operation("post", f"{TICKET}/{action}", summary, body, "bearer", ACTION_ERRORS)
+        for action, summary, body in TICKET_ACTIONS
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/reports/returns",
+        "Returns per unit and subcategory (query: days)",
+        None,
+        "bearer",
+    ),
     Operation("get", f"{KB}/entries", "Knowledge entries (query: status, q)", None, "bearer"),
     Operation("post", f"{KB}/entries", "Create a draft entry (editor)", EntryContent, "bearer"),
     Operation("get", f"{KB_ENTRY}", "An entry with its version history", None, "bearer"),

@@ -22,6 +22,8 @@ from hotline.web.security import bearer_token, current_user, require_roles
 from hotline.web.staff_views import event_view, ticket_detail, ticket_summary
 
 WORKERS = (Role.AGENT, Role.SUPERVISOR)
+#: what agents have to route: new tickets and those a unit returned
+TRIAGE_QUEUE = (TicketStatus.TRIAGE, TicketStatus.RETURNED)
 TICKET_READERS = (Role.AGENT, Role.SUPERVISOR, Role.UNIT)
 
 
@@ -99,11 +101,15 @@ async def me(request: web.Request) -> web.Response:
 @require_roles(*TICKET_READERS)
 async def list_tickets(request: web.Request) -> web.Response:
     user = current_user(request)
-    raw_status = request.query.get("status", TicketStatus.TRIAGE)
-    if raw_status not in {s.value for s in TicketStatus} | {"all"}:
-        raise ValidationFailed(f"status: one of {', '.join(s.value for s in TicketStatus)} or all")
+    # Agents start from the triage queue; a unit from everything it has been sent.
+    default = "all" if user.role == Role.UNIT else "queue"
+    raw_status = request.query.get("status", default)
+    if raw_status not in {s.value for s in TicketStatus} | {"all", "queue"}:
+        names = ", ".join(s.value for s in TicketStatus)
+        raise ValidationFailed(f"status: one of {names}, queue (triage and returned) or all")
     where = ticket_repo.TicketFilter(
-        status=None if raw_status == "all" else TicketStatus(raw_status),
+        status=TicketStatus(raw_status) if raw_status not in ("all", "queue") else None,
+        statuses=TRIAGE_QUEUE if raw_status == "queue" else (),
         unit_id=_own_unit(user),
         limit=query_int(request, "limit", 50, low=1, high=500),
         offset=query_int(request, "offset", 0, low=0, high=10_000_000),

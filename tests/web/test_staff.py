@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hotline.services import Services
 from hotline.storage.models import AuthToken, ClassificationFeedback, Role, Unit
+from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 from tests.web.conftest import add_user, login
 
@@ -119,10 +120,17 @@ async def test_a_unit_sees_only_its_own_tickets(
         unit_id = unit.id
     await add_user(services, "unit1", Role.UNIT, unit_id=unit_id)
     headers = await login(client, "unit1")
-    queue = await (await client.get("/api/v1/staff/tickets?status=all", headers=headers)).json()
+    queue = await (await client.get("/api/v1/staff/tickets", headers=headers)).json()
     assert queue["total"] == 0
     hidden = await client.get(f"/api/v1/staff/tickets/{number}", headers=headers)
     assert hidden.status == 404
+    async with services.database.session() as session:
+        ticket = await ticket_repo.by_number(session, number=number)
+        ticket.unit_id = unit_id
+        session.add(ticket)
+    mine = await (await client.get("/api/v1/staff/tickets", headers=headers)).json()
+    assert [t["number"] for t in mine["tickets"]] == [number]
+    assert (await client.get(f"/api/v1/staff/tickets/{number}", headers=headers)).status == 200
 
 
 async def test_bad_staff_inputs(client: Client, services: Services) -> None:

@@ -91,6 +91,8 @@ async def by_number(session: AsyncSession, *, number: str) -> Ticket:
 @dataclass(frozen=True)
 class TicketFilter:
     status: TicketStatus | None = None
+    #: any of these statuses (used when ``status`` is None)
+    statuses: tuple[TicketStatus, ...] = ()
     unit_id: int | None = None
     citizen_id: int | None = None
     limit: int = 50
@@ -103,6 +105,8 @@ async def search(session: AsyncSession, *, where: TicketFilter) -> tuple[list[Ti
     statement = select(Ticket)
     if where.status is not None:
         statement = statement.where(Ticket.status == where.status)
+    elif where.statuses:
+        statement = statement.where(col(Ticket.status).in_(where.statuses))
     if where.unit_id is not None:
         statement = statement.where(Ticket.unit_id == where.unit_id)
     if where.citizen_id is not None:
