@@ -2,12 +2,13 @@
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/kb_gov_qa.py [--data-dir ../shared/data] [--json]
+    .venv/bin/python bench/kb_gov_qa.py [--data-dir ../shared/data] [--json] [--misses]
 
 Builds the index from the standard questions of ``msgabench/gov_qa.csv`` (exact duplicates
 merged; the answer text 正文内容 as weak evidence), then evaluates
 ``bench/data/gov_qa_colloquial_queries.csv`` (tuning set) and
-``bench/data/gov_qa_colloquial_holdout.csv`` (never used for tuning). The calibration check
+``bench/data/gov_qa_colloquial_holdout.csv`` and ``bench/data/gov_qa_colloquial_holdout2.csv``
+(never used for tuning; the second written before the lexicon work). The calibration check
 searches each tuning query twice: normally, and with its entry hidden (an unanswerable question),
 and reports how the thresholds split answers, suggestions and tickets.
 """
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 QUERY_SETS = {
     "colloquial": HERE / "data" / "gov_qa_colloquial_queries.csv",
     "holdout": HERE / "data" / "gov_qa_colloquial_holdout.csv",
+    "holdout2": HERE / "data" / "gov_qa_colloquial_holdout2.csv",
 }
 HYBRID = FusionSettings()
 NO_ANSWERS = replace(HYBRID, answer_dense_weight=0.0, answer_word_weight=0.0)
@@ -62,10 +64,27 @@ def calibration_check(index: HybridIndex, queries: list[tuple[str, int]]) -> dic
     return {**outcomes, **{f"hidden_{k}": v for k, v in hidden.items()}}
 
 
+def print_misses(index: HybridIndex, path: Path, ids: dict[str, int]) -> None:
+    """The default ranking's rank-1 misses: query, expected question, the question found."""
+    questions = {entry_id: question for question, entry_id in ids.items()}
+    queries = read_queries_csv(
+        path, query_column="query", expected_column="expected_question", ids=ids
+    )
+    for query, expected in queries:
+        ranked = [c.entry_id for c in index.rank(query)]
+        if ranked[:1] != [expected]:
+            rank = ranked.index(expected) + 1 if expected in ranked else None
+            found = questions[ranked[0]]
+            print(f"miss rank={rank} {query} | want {questions[expected]} | got {found}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--json", action="store_true", help="also print one JSON line last")
+    parser.add_argument(
+        "--misses", action="store_true", help="list the tuning set's queries missed at rank 1"
+    )
     args = parser.parse_args()
     kb_path = args.data_dir / "msgabench" / "gov_qa.csv"
     if not kb_path.exists():
@@ -96,6 +115,8 @@ def main() -> int:
         check = calibration_check(index, queries)
         results[f"{set_name}/thresholds"] = check
         print(f"{set_name:10s} thresholds {ANSWER_THRESHOLD}/{SUGGEST_THRESHOLD}: {check}")
+    if args.misses:
+        print_misses(index, QUERY_SETS["colloquial"], ids)
     if args.json:
         print(json.dumps(results))
     return 0

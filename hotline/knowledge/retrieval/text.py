@@ -5,6 +5,8 @@ formal standard question meet in the middle: traditional characters become simpl
 full-width ASCII half-width, spoken function words (咋 → 怎么, 啥 → 什么) their written form, and
 politeness fillers (请问, 我想问一下, 你好) disappear. The map is deliberately small and
 domain-general; entry-specific synonyms belong in an entry's similar questions or keywords.
+Government-service vocabulary (社保 → 社会保险, 过户 → 转移登记) is the job of the larger
+colloquial lexicon (:mod:`hotline.knowledge.retrieval.lexicon`), applied to queries only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import jieba
 import opencc
+
+from hotline.knowledge.retrieval.lexicon import Lexicon
 
 # Longest first, so 咋办 is rewritten before 咋.
 _COLLOQUIAL = sorted(
@@ -141,7 +145,7 @@ _STOPWORDS = frozenset(
 class TextAnalyzer:
     """Normalises text and turns it into keyword terms; owns its own jieba tokenizer."""
 
-    def __init__(self, extra_words: Path | None = None) -> None:
+    def __init__(self, extra_words: Path | None = None, lexicon: Lexicon | None = None) -> None:
         self._tokenizer = jieba.Tokenizer()
         # jieba loads its dictionary lazily (~0.7 s); do it now so no search pays for it.
         self._tokenizer.initialize()
@@ -149,6 +153,7 @@ class TextAnalyzer:
             # The tokenizer reads the file lazily; loading it here keeps failures at start-up.
             self._tokenizer.load_userdict(str(extra_words))
         self._t2s = opencc.OpenCC("t2s")
+        self.lexicon = lexicon if lexicon is not None else Lexicon.packaged(self.normalise)
 
     def normalise(self, text: str) -> str:
         """Canonical written form used by every analyzer (and by the dense encoder)."""
@@ -157,6 +162,14 @@ class TextAnalyzer:
         text = _FILLERS.sub(" ", text)
         text = _COLLOQUIAL_RE.sub(lambda m: _COLLOQUIAL_MAP[m.group(0)], text)
         return " ".join(text.split())
+
+    def keyword_text(self, normalised: str) -> str:
+        """A query for the keyword analyzers: plus the official terms of its colloquial words."""
+        return self.lexicon.expand(normalised)
+
+    def written_form(self, normalised: str) -> str:
+        """A query in written style (colloquial words replaced), as a second dense reading."""
+        return self.lexicon.rewrite(normalised)
 
     def words(self, normalised: str) -> list[str]:
         """jieba search-mode words (sub-words included), without stopwords and punctuation."""
