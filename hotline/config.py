@@ -51,6 +51,9 @@ class IntakeConfig(_Section):
     #: ticket numbers are <yyyymmdd><sequence>, the sequence zero-padded to this width
     ticket_sequence_digits: int = Field(5, ge=3, le=8)
     max_text_chars: int = Field(4000, ge=100)
+    #: a new report of an open matter (same subcategory, same place) this many hours after it
+    #: is linked to it instead of dispatched again; 0 disables
+    duplicate_window_hours: int = Field(72, ge=0, le=24 * 90)
 
 
 class AppChannelConfig(_Section):
@@ -116,6 +119,45 @@ class RoutingConfig(_Section):
     areas_geojson: str = ""
 
 
+class SmtpConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    #: the From address of dispatch e-mails
+    sender: str = "12345@hotline.invalid"
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class DispatchConfig(_Section):
+    #: run the worker inside ``hotline serve``: "auto" does so on SQLite (one process), not on
+    #: PostgreSQL, where ``hotline worker`` processes do the work
+    embedded: Literal["auto", "always", "never"] = "auto"
+    batch_size: int = Field(100, ge=1, le=1000)
+    concurrency: int = Field(32, ge=1, le=512)
+    #: a claimed dispatch is someone else's to retry after this long (keep > webhook timeout)
+    lease_seconds: float = Field(60.0, gt=0)
+    #: after this many failed attempts a dispatch is dead-lettered for supervisors
+    max_attempts: int = Field(8, ge=1)
+    backoff_base_seconds: float = Field(10.0, gt=0)
+    backoff_max_seconds: float = Field(3600.0, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+    #: how often the deadline sweep looks for tickets to warn about (预警) or escalate (督办)
+    sweep_seconds: float = Field(30.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    smtp: SmtpConfig = SmtpConfig()
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> DispatchConfig:
+        if self.lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "dispatch.lease_seconds: must be longer than dispatch.webhook_timeout_seconds, "
+                "or a slow send could be sent again by another worker"
+            )
+        return self
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -132,6 +174,7 @@ class Config(_Section):
     classifier: ClassifierConfig = ClassifierConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     routing: RoutingConfig = RoutingConfig()
+    dispatch: DispatchConfig = DispatchConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")

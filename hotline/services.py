@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
 
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
@@ -28,8 +28,11 @@ from hotline.knowledge.answering import KnowledgeAnswerer
 from hotline.knowledge.retrieval.text import TextAnalyzer as KbTextAnalyzer
 from hotline.knowledge.sync import KnowledgeIndex
 from hotline.observability import Metrics
-from hotline.routing.router import RoutingSettings, build_router
+from hotline.routing.delivery import EmailSender, Sender, SmtpSettings, WebhookSender
+from hotline.routing.router import build_router, live_rules, settings_from
+from hotline.routing.worker import DeadlineSweeper, DispatchWorker, Worker, WorkerSettings
 from hotline.storage.db import Database
+from hotline.storage.models import DeliveryMethod
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Services:
     knowledge_index: KnowledgeIndex | None
     answerer: KnowledgeAnswerer | None
     router: RouterStep
+    #: the outbox worker running inside this process (SQLite's single process), if any
+    worker: Worker | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -117,9 +122,46 @@ def build_services(
         hub=hub,
     )
     queries = CitizenQueries(database)
+    worker = build_worker(config, database) if embeds_worker(config, database) else None
     return Services(
-        config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router
+        config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
+        worker,
+    )  # fmt: skip
+
+
+def embeds_worker(config: Config, database: Database) -> bool:
+    """Whether ``hotline serve`` delivers dispatches itself (the SQLite default)."""
+    embedded = config.dispatch.embedded
+    return embedded == "always" or (embedded == "auto" and database.dialect == "sqlite")
+
+
+def build_worker(config: Config, database: Database) -> Worker:
+    """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
+    d = config.dispatch
+    settings = WorkerSettings(
+        batch_size=d.batch_size,
+        concurrency=d.concurrency,
+        lease_seconds=d.lease_seconds,
+        max_attempts=d.max_attempts,
+        backoff_base_seconds=d.backoff_base_seconds,
+        backoff_max_seconds=d.backoff_max_seconds,
+        poll_seconds=d.poll_seconds,
+        sweep_seconds=d.sweep_seconds,
     )
+    smtp = SmtpSettings(
+        host=d.smtp.host,
+        port=d.smtp.port,
+        sender=d.smtp.sender,
+        username=d.smtp.username,
+        password=d.smtp.password,
+        starttls=d.smtp.starttls,
+        timeout_seconds=d.smtp.timeout_seconds,
+    )
+    senders: dict[DeliveryMethod, Sender] = {
+        DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
+        DeliveryMethod.EMAIL: EmailSender(smtp),
+    }
+    return Worker(DispatchWorker(database, senders, settings), DeadlineSweeper(database))
 
 
 def _knowledge(
@@ -141,18 +183,7 @@ def _router(config: Config, taxonomy: Taxonomy) -> RouterStep:
     """The configured routing rules; every file is validated here, before serving."""
     if not config.routing.enabled:
         return NoRouter()
-    routing = config.routing
-
-    def path(value: str) -> Path | None:
-        return Path(value) if value else None
-
-    settings = RoutingSettings(
-        rules_path=path(routing.rules),
-        units_path=path(routing.units),
-        calendar_overrides_path=path(routing.calendar_overrides),
-        areas_geojson_path=path(routing.areas_geojson),
-    )
-    return build_router(settings, taxonomy=taxonomy)
+    return build_router(settings_from(config.routing), taxonomy=taxonomy)
 
 
 def _intake_settings(config: Config) -> IntakeSettings:
@@ -160,6 +191,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         timezone=config.intake.timezone,
         sequence_digits=config.intake.ticket_sequence_digits,
         max_text_chars=config.intake.max_text_chars,
+        duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,
@@ -168,15 +200,23 @@ def _intake_settings(config: Config) -> IntakeSettings:
 
 
 async def start_services(services: Services) -> None:
-    """Open the knowledge index and follow other processes' publishes."""
+    """Open the knowledge index and follow other processes' publishes and rule edits."""
+    if (rules := live_rules(services.router)) is not None:
+        await rules.start(services.database)
     if services.knowledge_index is not None:
         await services.knowledge_index.start()
+    if services.worker is not None:
+        services.worker.start()
 
 
 async def stop_services(services: Services) -> None:
     """Stop background work, save the index, close the database (in that order)."""
+    if services.worker is not None:
+        await services.worker.stop()
     if services.knowledge_index is not None:
         await services.knowledge_index.stop()
+    if (rules := live_rules(services.router)) is not None:
+        await rules.stop()
     await services.database.dispose()
 
 

@@ -122,6 +122,8 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         # tests train their own small model.
         "classifier": {"required": False},
         "knowledge": {"poll_seconds": 0.1},
+        # The outbox worker is started by the tests that exercise it, not behind every test.
+        "dispatch": {"embedded": "never"},
     }
     for key, value in overrides.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value

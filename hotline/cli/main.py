@@ -23,6 +23,7 @@ from hotline.knowledge.cli import kb
 from hotline.nlu.cli import nlu
 from hotline.observability import configure_logging
 from hotline.routing.cli import routing
+from hotline.routing.worker_cli import worker
 from hotline.sample.loader import initialise
 from hotline.storage.db import Database
 from hotline.storage.migrate import current_revision, head_revision, upgrade
@@ -148,6 +149,7 @@ cli.add_command(nlu)
 cli.add_command(kb)
 cli.add_command(routing)
 cli.add_command(open311)
+cli.add_command(worker)
 
 
 def main() -> None:

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import NotFound, ValidationFailed
-from hotline.intake import policy, records
+from hotline.intake import duplicates, policy, records
 from hotline.intake.hub import ReplyHub
 from hotline.intake.intents import Cues, read_cues
-from hotline.intake.messages import InboundMessage, IntakeResult
-from hotline.intake.status import not_found_sentence, status_sentence
+from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply
+from hotline.intake.status import due_text, not_found_sentence, status_label, status_sentence
 from hotline.intake.steps import (
     ClassificationResult,
     ClassifierStep,
@@ -65,6 +65,8 @@ class IntakeSettings:
     sequence_digits: int = 5
     max_text_chars: int = 4000
     conversation_idle: timedelta = timedelta(hours=24)
+    #: a report of an open matter within this window is linked to it; zero disables
+    duplicate_window: timedelta = timedelta(hours=72)
     policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
 
 
@@ -89,6 +91,8 @@ class IntakePipeline:
         self._settings = settings
         self._metrics = metrics
         self._hub = hub
+        window = settings.duplicate_window
+        self._duplicates = duplicates.DuplicateDetector(window=window) if window else None
 
     async def submit(self, message: InboundMessage) -> IntakeResult:
         """Process one inbound message exactly once and return the replies to send."""
@@ -137,8 +141,9 @@ class IntakePipeline:
                 message=message,
                 citizen_id=records.citizen_id(citizen),
                 conversation_id=conversation.id,
+                duplicates=self._duplicates,
             )
-            reply = policy.ticket_created(ticket.number)
+            reply = await self._created_reply(session, ticket)
             await records.store_replies(session, conversation, inbound, [reply], ticket)
             result = records.result_of(conversation, inbound, [reply], ticket)
         self._observe(message, result)
@@ -202,8 +207,9 @@ class IntakePipeline:
                 message=message,
                 citizen_id=records.citizen_id(citizen),
                 conversation_id=conversation.id,
+                duplicates=self._duplicates,
             )
-            step.replies.append(policy.ticket_created(ticket.number))
+            step.replies.append(await self._created_reply(session, ticket))
             step.draft = {}
         if step.emergency:
             conversation.emergency = step.emergency
@@ -215,6 +221,17 @@ class IntakePipeline:
         conversation.draft = dict(step.draft)  # a new object, so the JSON column is saved
         await conversations.save(session, conversation)
         return ticket
+
+    async def _created_reply(self, session: AsyncSession, ticket: Ticket) -> OutboundReply:
+        original = await duplicates.original_of(session, ticket)
+        if original is None:
+            return policy.ticket_created(ticket.number)
+        return policy.ticket_merged(
+            ticket.number,
+            original=original.number,
+            status=status_label(original.status),
+            due=due_text(original, timezone=self._settings.timezone),
+        )
 
     async def _record_knowledge(
         self, session: AsyncSession, conversation: Conversation, inbound: Message, step: policy.Step
@@ -281,7 +298,7 @@ class IntakePipeline:
             return not_found_sentence(number)
         if ticket.citizen_id != citizen.id:
             return not_found_sentence(number)
-        return status_sentence(ticket, timezone=self._settings.timezone)
+        return await self._status_sentence(session, ticket)
 
     async def _recent_status(self, session: AsyncSession, citizen: Citizen) -> str:
         where = ticket_repo.TicketFilter(
@@ -290,9 +307,13 @@ class IntakePipeline:
         recent, total = await ticket_repo.search(session, where=where)
         if not recent:
             return "没有查询到您名下的工单。如需查询其他渠道登记的工单，请提供工单编号。"
-        lines = [status_sentence(t, timezone=self._settings.timezone) for t in recent]
+        lines = [await self._status_sentence(session, t) for t in recent]
         more = f"（共 {total} 件，仅显示最近 3 件）" if total > len(recent) else ""
         return "您名下最近的工单：" + more + "\n" + "\n".join(lines)
+
+    async def _status_sentence(self, session: AsyncSession, ticket: Ticket) -> str:
+        original = await duplicates.original_of(session, ticket)
+        return status_sentence(ticket, timezone=self._settings.timezone, original=original)
 
     async def _replay(self, message: InboundMessage) -> IntakeResult | None:
         async with self._db.session() as session:

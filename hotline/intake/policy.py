@@ -302,10 +302,28 @@ def ticket_created(number: str, *, note: str | None = None) -> OutboundReply:
     return OutboundReply(text, spoken=spoken)
 
 
+def ticket_merged(
+    number: str, *, original: str, status: str, due: str | None = None
+) -> OutboundReply:
+    """What the citizen hears when the same matter at the same place is already being handled.
+
+    They are told to follow their own number: it answers with the original's progress, while
+    the original's number belongs to another citizen and a chat only answers for one's own.
+    """
+    handling = f"当前状态：{status}" + (f"，办理时限：{due}前" if due else "")
+    text = (
+        f"您反映的问题已有市民反映，相关工单 {original} 正在办理（{handling}）。"
+        f"您的反映已登记为工单 {number}，并入该工单合并办理，"
+        f"您可随时凭编号 {number} 查询进度。"
+    )
+    spoken = f"您反映的问题已有工单正在办理，已为您合并登记，编号{' '.join(number)}。"
+    return OutboundReply(text, spoken=spoken)
+
+
 _HANDLERS = {
     State.AWAITING_PLACE: _on_awaiting_place,
     State.AWAITING_CONTACT: _on_awaiting_contact,
     State.CONFIRMING: _on_confirming,
 }
 
-__all__ = ["Step", "Turn", "confirmation", "step", "ticket_created"]
+__all__ = ["Step", "Turn", "confirmation", "step", "ticket_created", "ticket_merged"]

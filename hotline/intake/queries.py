@@ -7,7 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hotline.errors import NotFound
+from hotline.intake import duplicates
 from hotline.intake.status import status_label
 from hotline.nlu.masking import mask_phone
 from hotline.storage.db import Database
@@ -66,7 +69,16 @@ class CitizenQueries:
                 # Same answer for "no such ticket" and "not your phone": numbers are guessable.
                 raise NotFound(f"no ticket {number} with that contact phone")
             unit = await units.get(session, unit_id=ticket.unit_id) if ticket.unit_id else None
-        return _status_view(ticket, unit.name if unit else None)
+            # A merged report is followed through the ticket it joined.
+            original = await duplicates.original_of(session, ticket)
+            merged = await _merged(session, original) if original is not None else None
+        return {**_status_view(ticket, unit.name if unit else None), "merged_into": merged}
+
+
+async def _merged(session: AsyncSession, original: Ticket) -> dict[str, Any]:
+    unit = await units.get(session, unit_id=original.unit_id) if original.unit_id else None
+    view = _status_view(original, unit.name if unit else None)
+    return {k: view[k] for k in ("number", "status", "status_label", "unit", "due_at")}
 
 
 def _phone_matches(ticket: Ticket, phone: str) -> bool:

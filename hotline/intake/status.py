@@ -14,6 +14,7 @@ STATUS_LABELS = {
     TicketStatus.RESOLVED: "已办结",
     TicketStatus.CLOSED: "已办结归档",
     TicketStatus.CANCELLED: "已撤销",
+    TicketStatus.MERGED: "已并入同一事项的工单合并办理",
 }
 
 
@@ -21,14 +22,32 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(TicketStatus(status), status)
 
 
-def status_sentence(ticket: Ticket, *, timezone: str, unit_name: str | None = None) -> str:
-    """One sentence a citizen can read or hear about where their ticket stands."""
+def due_text(ticket: Ticket, *, timezone: str) -> str | None:
+    """The due time as the citizen reads it, while it still matters."""
+    if ticket.due_at is None or ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return None
+    return f"{ticket.due_at.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
+
+
+def status_sentence(
+    ticket: Ticket,
+    *,
+    timezone: str,
+    unit_name: str | None = None,
+    original: Ticket | None = None,
+) -> str:
+    """One sentence a citizen can read or hear about where their ticket stands.
+
+    A duplicate report (``original`` given) reads as the ticket it was merged into.
+    """
+    if original is not None:
+        merged = f"工单 {ticket.number} 已并入工单 {original.number} 合并办理"
+        return f"{merged}。{status_sentence(original, timezone=timezone, unit_name=unit_name)}"
     parts = [f"工单 {ticket.number} 当前状态：{status_label(ticket.status)}"]
     if unit_name:
         parts.append(f"承办单位：{unit_name}")
-    if ticket.due_at and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        due = ticket.due_at.astimezone(ZoneInfo(timezone))
-        parts.append(f"办理时限：{due:%Y-%m-%d %H:%M}前")
+    if due := due_text(ticket, timezone=timezone):
+        parts.append(f"办理时限：{due}前")
     return "，".join(parts) + "。"
 
 

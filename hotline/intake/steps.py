@@ -82,6 +82,8 @@ class RoutingDecision:
     unit_id: int
     due_at: datetime | None
     reason: str
+    #: when to warn the unit that the due time is near
+    warn_at: datetime | None = None
 
 
 class RouterStep(Protocol):

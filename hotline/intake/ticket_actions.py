@@ -20,14 +20,16 @@ from sqlmodel import col, select
 
 from hotline.errors import Conflict, ValidationFailed
 from hotline.intake.status import status_label
-from hotline.storage.models import Ticket, TicketEvent, TicketStatus, Unit
+from hotline.routing import outbox
+from hotline.storage.models import DispatchKind, Ticket, TicketEvent, TicketStatus, Unit
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.repos import units as unit_repo
 from hotline.storage.types import utcnow
 
 S = TicketStatus
 AT_UNIT = (S.DISPATCHED, S.ACCEPTED)
-ENDED = (S.CLOSED, S.CANCELLED)
+#: no action moves these any more (a merged duplicate follows its original ticket)
+ENDED = (S.CLOSED, S.CANCELLED, S.MERGED)
 EXTENSION_ACTIONS = ("extension_requested", "extension_approved", "extension_refused")
 RESULT_PREFIX = "【工单 {number} 办理结果】"
 
@@ -126,13 +128,15 @@ async def _dispatch(
     action: str,
     unit_code: str,
     due_at: datetime | None,
+    warn_at: datetime | None = None,
 ) -> TicketEvent:
-    """Hand the ticket to ``unit_code``; ``due_at`` None keeps the old due time."""
+    """Hand the ticket to ``unit_code`` and queue its dispatch; ``due_at`` None keeps the old
+    due time."""
     unit = await unit_repo.by_code(session, code=unit_code)
     ticket.unit_id = unit.id
     if due_at is not None:
-        ticket.due_at = due_at
-    return await change_status(
+        move_due(ticket, due_at, warn_at)
+    event = await change_status(
         session,
         ticket,
         actor=actor,
@@ -140,6 +144,25 @@ async def _dispatch(
         to=S.DISPATCHED,
         note=f"派至{unit.name}（{unit.code}）",
     )
+    await outbox.enqueue(
+        session, ticket=ticket, unit=unit, event=event, kind=DispatchKind.DISPATCHED
+    )
+    return event
+
+
+def move_due(ticket: Ticket, due_at: datetime, warn_at: datetime | None = None) -> None:
+    """A new due time: the warning and the escalation start over for it.
+
+    Without a warning time from the router (an approved extension), warn a quarter of the
+    remaining time before it, at most one day.
+    """
+    ticket.due_at = due_at
+    if warn_at is None:
+        remaining = max(due_at - utcnow(), timedelta(0))
+        warn_at = due_at - min(remaining / 4, timedelta(days=1))
+    ticket.warn_at = warn_at
+    ticket.warned_at = None
+    ticket.escalated_at = None
 
 
 async def request_extension(
@@ -172,7 +195,7 @@ async def settle_extension(
         raise Conflict(f"ticket {ticket.number} has no pending extension request")
     previous = _iso(ticket.due_at)
     if approve:
-        ticket.due_at = datetime.fromisoformat(pending.to_value)
+        move_due(ticket, datetime.fromisoformat(pending.to_value))
         await ticket_repo.touch(session, ticket)
     return await ticket_repo.record(
         session,

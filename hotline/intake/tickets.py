@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import HotlineError
+from hotline.intake.duplicates import DuplicateDetector
 from hotline.intake.messages import InboundMessage
 from hotline.intake.steps import ClassificationResult, ClassifierStep, RouterStep
-from hotline.storage.models import Ticket, TicketStatus
+from hotline.routing import outbox
+from hotline.storage.models import DispatchKind, Ticket, TicketStatus
 from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.repos import units as unit_repo
 from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,9 @@ class TicketFactory:
         message: InboundMessage,
         citizen_id: int,
         conversation_id: str | None,
+        duplicates: DuplicateDetector | None = None,
     ) -> Ticket:
+        """The new ticket; a duplicate of an open one is linked to it (merged), not routed."""
         number = await ticket_repo.next_number(
             session, now=utcnow(), timezone=self._timezone, digits=self._digits
         )
@@ -98,7 +103,8 @@ class TicketFactory:
         )
         await ticket_repo.add(session, ticket, actor="citizen", note=f"channel {message.channel}")
         await self._classify(session, ticket)
-        await self._route(session, ticket)
+        if duplicates is None or await duplicates.link(session, ticket) is None:
+            await self._route(session, ticket)
         log.info("intake.ticket_created", extra={"ticket": number, "channel": message.channel})
         return ticket
 
@@ -134,9 +140,10 @@ class TicketFactory:
         if decision is None:
             return
         ticket.unit_id, ticket.due_at = decision.unit_id, decision.due_at
+        ticket.warn_at = decision.warn_at
         previous, ticket.status = ticket.status, TicketStatus.DISPATCHED
         await ticket_repo.touch(session, ticket)
-        await ticket_repo.record(
+        event = await ticket_repo.record(
             session,
             ticket=ticket,
             actor="system",
@@ -144,6 +151,10 @@ class TicketFactory:
             from_value=previous,
             to_value=str(decision.unit_id),
             note=decision.reason,
+        )
+        unit = await unit_repo.get(session, unit_id=decision.unit_id)
+        await outbox.enqueue(
+            session, ticket=ticket, unit=unit, event=event, kind=DispatchKind.DISPATCHED
         )
 
 

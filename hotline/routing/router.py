@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.classifier.taxonomy import Subcategory, Taxonomy, Urgency, load_taxonomy
+from hotline.config import RoutingConfig
 from hotline.errors import ConfigError, NotFound
 from hotline.intake.steps import RoutingDecision
 from hotline.nlu.gazetteer import Gazetteer, load_gazetteer
@@ -28,7 +29,15 @@ from hotline.routing.calendar import (
     build_calendar,
 )
 from hotline.routing.deadlines import Deadline, DeadlinePolicy, parse_urgency
-from hotline.routing.rules import Rule, RuleSet, UnitDirectory, UnitInfo, load_rules
+from hotline.routing.live import LiveRules, RuleBook
+from hotline.routing.rules import (
+    DEFAULT_RULES_PATH,
+    Rule,
+    RuleSet,
+    UnitDirectory,
+    UnitInfo,
+    load_rules,
+)
 from hotline.storage.models import Ticket
 from hotline.storage.repos import units as unit_repo
 
@@ -121,12 +130,16 @@ class Router:
         areas: AreaResolver,
         deadlines: DeadlinePolicy,
         now: Callable[[], dt.datetime] = _utcnow,
+        book: RuleBook | None = None,
     ) -> None:
         self.taxonomy = taxonomy
+        #: swapped whole (one assignment) when a newer stored version comes into force
         self.rules = rules
         self.areas = areas
         self.deadlines = deadlines
         self._now = now
+        #: follows the stored versions; None for a router without a rules file behind it
+        self.live = LiveRules(self, book) if book is not None else None
 
     def decide(
         self,
@@ -181,14 +194,16 @@ class Router:
         if explanation is None:
             return None
         unit_id = await unit_id_of(session, explanation)
-        due = explanation.deadline.due.astimezone(dt.UTC) if explanation.deadline else None
+        deadline = explanation.deadline
+        due = deadline.due.astimezone(dt.UTC) if deadline else None
+        warn = deadline.warning.astimezone(dt.UTC) if deadline else None
         log.info(
             "routing.decided rule=%s unit=%s area=%s",
             explanation.rule.index,
             explanation.unit.code,
             explanation.area.level,
         )
-        return RoutingDecision(unit_id=unit_id, due_at=due, reason=explanation.reason)
+        return RoutingDecision(unit_id=unit_id, due_at=due, reason=explanation.reason, warn_at=warn)
 
 
 async def unit_id_of(session: AsyncSession, explanation: RoutingExplanation) -> int:
@@ -204,6 +219,20 @@ async def unit_id_of(session: AsyncSession, explanation: RoutingExplanation) -> 
     if unit.id is None:
         raise ConfigError(f"routing: unit {code} has no id")
     return unit.id
+
+
+def settings_from(config: RoutingConfig) -> RoutingSettings:
+    """The configured routing files (an empty value keeps the shipped one)."""
+
+    def path(value: str) -> Path | None:
+        return Path(value) if value else None
+
+    return RoutingSettings(
+        rules_path=path(config.rules),
+        units_path=path(config.units),
+        calendar_overrides_path=path(config.calendar_overrides),
+        areas_geojson_path=path(config.areas_geojson),
+    )
 
 
 def build_router(
@@ -224,9 +253,16 @@ def build_router(
         else None
     )
     calendar = build_calendar(settings.calendar_overrides_path, settings.office_hours)
+    book = RuleBook(taxonomy, gazetteer, directory, settings.rules_path or DEFAULT_RULES_PATH)
     return Router(
         taxonomy=taxonomy,
-        rules=load_rules(taxonomy, gazetteer, directory, settings.rules_path),
+        rules=load_rules(taxonomy, gazetteer, directory, book.path),
         areas=AreaResolver(gazetteer, polygons),
         deadlines=DeadlinePolicy(calendar),
+        book=book,
     )
+
+
+def live_rules(step: object) -> LiveRules | None:
+    """The stored-version follower of a configured router (None without routing)."""
+    return step.live if isinstance(step, Router) else None

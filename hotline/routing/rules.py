@@ -5,8 +5,10 @@ Each rule has a ``description``, a ``match`` (any of ``subcategory``, ``category
 ``{community}`` / ``{street}`` / ``{district}`` naming the territorial office of the ticket's area,
 or a list of these tried in order) and an optional ``priority`` (higher first; file order breaks
 ties). A rule whose units all fail to resolve (say ``{street}`` for a ticket without a street) is
-skipped and the next one tried. The file must hold a catch-all rule (empty ``match``, ending in a
-unit code) so every classified ticket routes somewhere.
+skipped and the next one tried. Every subcategory of the taxonomy must route somewhere even when
+the ticket's area is unknown, which a final catch-all rule (empty ``match``, ending in a unit
+code) guarantees. The same validation serves the file and a document saved through the staff
+API (:func:`parse_rules`); every problem is reported with the rule's index and key.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import yaml
 from hotline.classifier.taxonomy import Subcategory, Taxonomy
 from hotline.errors import ConfigError
 from hotline.nlu.gazetteer import Gazetteer
-from hotline.routing.areas import AreaMatch
+from hotline.routing.areas import UNKNOWN_AREA, AreaMatch
 from hotline.storage.models import Unit, UnitLevel
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "rules.yml"
@@ -105,6 +107,12 @@ class Rule:
         """``rules[7] 描述`` for messages."""
         return f"rules[{self.index}] {self.description}"
 
+    @property
+    def is_catch_all(self) -> bool:
+        """No condition at all and a fixed last unit: it routes whatever is left."""
+        conditions = self.subcategories or self.categories or self.districts or self.streets
+        return not conditions and self.needs_place is None and self.units[-1] not in TEMPLATES
+
     def applies(self, subcategory: Subcategory, area: AreaMatch) -> bool:
         """Whether the match conditions hold for a ticket (the unit may still not resolve)."""
         return (
@@ -146,6 +154,20 @@ class RuleSet:
                     return RuleMatch(rule, unit, via, tuple(skipped))
             skipped.append(f"{rule.label}: no {'/'.join(rule.units)} office for this area")
         raise ConfigError(f"routing rules: nothing routes subcategory {subcategory.code}")
+
+    def uncovered(self, subcategories: Iterable[Subcategory]) -> list[str]:
+        """Codes no rule routes for an unknown area; covered there means covered everywhere.
+
+        A rule that routes a ticket of unknown area has no area condition and a fixed unit, so
+        it applies, and resolves, whatever the area.
+        """
+        missing = []
+        for subcategory in subcategories:
+            try:
+                self.match(subcategory, UNKNOWN_AREA)
+            except ConfigError:
+                missing.append(subcategory.code)
+        return missing
 
     def _resolve(self, candidate: str, area: AreaMatch) -> tuple[UnitInfo | None, str]:
         level = TEMPLATES.get(candidate)
@@ -236,6 +258,14 @@ class _Validator:
             yield candidate
 
 
+class RulesInvalid(ConfigError):
+    """A rules document with problems; ``errors`` holds each one, naming the rule and key."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = tuple(errors)
+
+
 def load_rules(
     taxonomy: Taxonomy,
     gazetteer: Gazetteer,
@@ -245,22 +275,46 @@ def load_rules(
     """Load and validate a rules file (the shipped one when ``path`` is None)."""
     path = path or DEFAULT_RULES_PATH
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"routing rules: cannot read {path}: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesInvalid([f"routing rules: cannot read {path}: {exc}"]) from exc
+    return parse_rules(text, taxonomy, gazetteer, directory, source=str(path))
+
+
+def parse_rules(
+    text: str,
+    taxonomy: Taxonomy,
+    gazetteer: Gazetteer,
+    directory: UnitDirectory,
+    *,
+    source: str = "the document",
+) -> RuleSet:
+    """Validate a rules document (the YAML of the rules file); raises :class:`RulesInvalid`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RulesInvalid([f"routing rules: cannot read {source}: {exc}"]) from exc
     raw_rules = data.get("rules") if isinstance(data, Mapping) else None
     if not isinstance(raw_rules, list) or not raw_rules:
-        raise ConfigError(f"routing rules: {path} must hold a non-empty list 'rules'")
+        raise RulesInvalid([f"routing rules: {source} must hold a non-empty list 'rules'"])
     validator = _Validator(taxonomy, gazetteer, directory)
-    rules = [validator.rule(i, raw) for i, raw in enumerate(raw_rules)]
-    if not any(_is_catch_all(rule) for rule in rules):
-        raise ConfigError(
-            "routing rules: add a final catch-all rule (no match, a fixed unit such as LJ) "
-            "so that every classified ticket routes somewhere"
+    rules, errors = [], []
+    for index, raw in enumerate(raw_rules):
+        try:
+            rules.append(validator.rule(index, raw))
+        except ConfigError as exc:
+            errors.append(exc.message)
+    if errors:
+        raise RulesInvalid(errors)
+    rule_set = RuleSet(rules, directory)
+    uncovered = rule_set.uncovered(taxonomy.subcategories)
+    if uncovered:
+        shown = ", ".join(uncovered[:20]) + (" …" if len(uncovered) > 20 else "")
+        raise RulesInvalid(
+            [
+                f"routing rules: {len(uncovered)} subcategories route nowhere when the area is "
+                f"unknown ({shown}); add a final catch-all rule (no match, a fixed unit such as "
+                "LJ) or end their rules' unit lists with a fixed unit"
+            ]
         )
-    return RuleSet(rules, directory)
-
-
-def _is_catch_all(rule: Rule) -> bool:
-    no_conditions = not (rule.subcategories or rule.categories or rule.districts or rule.streets)
-    return no_conditions and rule.needs_place is None and rule.units[-1] not in TEMPLATES
+    return rule_set

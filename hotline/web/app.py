@@ -11,7 +11,15 @@ from hotline.channels.base import IntakePort
 from hotline.channels.registry import enabled_channels
 from hotline.routing.router import Router
 from hotline.services import Services, TaxonomyCheck, start_services, stop_services
-from hotline.web import knowledge_api, openapi, ops, staff, ticket_actions
+from hotline.web import (
+    dispatch_api,
+    knowledge_api,
+    openapi,
+    ops,
+    routing_api,
+    staff,
+    ticket_actions,
+)
 from hotline.web.errors import error_middleware, metrics_middleware
 from hotline.web.keys import BACKGROUND, CONFIG, DATABASE, HUB, METRICS, PIPELINE, QUERIES
 
@@ -42,6 +50,8 @@ def create_app(services: Services) -> web.Application:
         app.router.add_routes(channel.routes())
     app.router.add_routes(staff.routes())
     app.router.add_routes(ticket_actions.routes())
+    app.router.add_routes(dispatch_api.routes())
+    routing_api.mount(app, services.router)
     if isinstance(services.router, Router):
         app[ticket_actions.DEADLINES] = services.router  # reroute/assign recompute due times
     app.router.add_routes(knowledge_api.routes())

@@ -14,6 +14,7 @@ from hotline.channels.letters import LetterIn
 from hotline.knowledge.workflow import EntryContent, EntryPatch
 from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
 from hotline.web.responses import json_response
+from hotline.web.routing_api import CheckIn, ExplainIn, RulesIn
 from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
 from hotline.web.ticket_actions import (
     ApproveIn,
@@ -49,6 +50,7 @@ class Operation:
 KB = "/api/v1/staff/kb"
 KB_ENTRY = f"{KB}/entries/{{entry_id}}"
 TICKET = "/api/v1/staff/tickets/{number}"
+ROUTING = "/api/v1/staff/routing"
 ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
 TICKET_ACTIONS: tuple[tuple[str, str, type[BaseModel] | None], ...] = (
     ("accept", "签收: a unit accepts a dispatched ticket", None),
@@ -150,6 +152,43 @@ OPERATIONS = (
         None,
         "bearer",
     ),
+    Operation(
+        "get",
+        "/api/v1/staff/queue",
+        "A pull unit's dispatches not yet acknowledged (query: after, limit; unit for supervisors)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "post",
+        "/api/v1/staff/queue/{id}/ack",
+        "Acknowledge a queue item (签收); a dispatch accepts its ticket",
+        None,
+        "bearer",
+        (401, 403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/dispatches",
+        "Dispatches (query: status=pending|delivered|acknowledged|dead, unit, limit, offset)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "post",
+        "/api/v1/staff/dispatches/{id}/retry",
+        "Send a dead-lettered dispatch again",
+        None,
+        "bearer",
+        (401, 403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/reports/overdue",
+        "Escalated (督办) tickets still open, longest overdue first",
+        None,
+        "bearer",
+    ),
     Operation("get", f"{KB}/entries", "Knowledge entries (query: status, q)", None, "bearer"),
     Operation("post", f"{KB}/entries", "Create a draft entry (editor)", EntryContent, "bearer"),
     Operation("get", f"{KB_ENTRY}", "An entry with its version history", None, "bearer"),
@@ -166,6 +205,30 @@ OPERATIONS = (
     Operation("get", f"{KB}/search", "Agents' knowledge search (query: q)", None, "bearer"),
     Operation("get", f"{KB}/gaps", "Unanswered questions by frequency", None, "bearer"),
     Operation("post", f"{KB}/gaps/{{gap_id}}/handled", "Mark a gap handled", HandledIn, "bearer"),
+    Operation(
+        "get", f"{ROUTING}/rules", "Routing rules in force: version, YAML, parsed", None, "bearer"
+    ),
+    Operation(
+        "get", f"{ROUTING}/rules/versions", "Saved rule versions, newest first", None, "bearer"
+    ),
+    Operation(
+        "put",
+        f"{ROUTING}/rules",
+        "Save a new rules version (supervisor); validated, 409 on a stale base_version",
+        RulesIn,
+        "bearer",
+        (400, 401, 403, 409, 413, 422, 503),
+    ),
+    Operation(
+        "post", f"{ROUTING}/rules/check", "Dry run: problems, coverage, changes", CheckIn, "bearer"
+    ),
+    Operation(
+        "post",
+        f"{ROUTING}/explain",
+        "Where a request would be routed, and why",
+        ExplainIn,
+        "bearer",
+    ),
     Operation("get", "/api/v1/openapi.json", "This description"),
     Operation("get", "/healthz", "The process is up"),
     Operation("get", "/readyz", "The database answers"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from hotline.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from hotline.intake import duplicates
 from hotline.intake.queries import message_view
 from hotline.storage.models import ClassificationFeedback, Role, StaffUser, Ticket, TicketStatus
 from hotline.storage.repos import conversations, staff
@@ -124,12 +125,13 @@ async def get_ticket(request: web.Request) -> web.Response:
     async with request.app[DATABASE].session() as session:
         ticket = await _visible_ticket(request, session)
         events = await ticket_repo.history(session, ticket_id=ticket.id or 0)
+        original = await duplicates.original_of(session, ticket)
         messages = []
         if ticket.conversation_id and current_user(request).role != Role.UNIT:
             messages = await conversations.messages(session, conversation_id=ticket.conversation_id)
     return json_response(
         {
-            "ticket": ticket_detail(ticket),
+            "ticket": ticket_detail(ticket, duplicate_of=original.number if original else None),
             "history": [event_view(e) for e in events],
             "conversation": [message_view(m) for m in messages],
         }

@@ -13,8 +13,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, Any]:
-    """A queue row: suggestions first, contact phone masked (a list does not need it)."""
+def ticket_summary(ticket: Ticket, *, duplicate_of: str | None = None) -> dict[str, Any]:
+    """A queue row: suggestions first, contact phone masked (a list does not need it).
+
+    ``report_count`` is how many citizens reported the matter; a duplicate report names the
+    ticket it was merged into in ``duplicate_of`` (its number, when the caller looked it up).
+    """
     return {
         "number": ticket.number,
         "suggestions": ticket.suggestions,
@@ -31,13 +35,16 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "unit_id": ticket.unit_id,
         "due_at": _iso(ticket.due_at),
         "created_at": _iso(ticket.created_at),
+        "report_count": ticket.report_count,
+        "duplicate_of_id": ticket.duplicate_of_id,
+        "duplicate_of": duplicate_of,
     }
 
 
-def ticket_detail(ticket: Ticket) -> dict[str, Any]:
+def ticket_detail(ticket: Ticket, *, duplicate_of: str | None = None) -> dict[str, Any]:
     """Everything an agent needs to work the ticket, including how to call the citizen back."""
     return {
-        **ticket_summary(ticket),
+        **ticket_summary(ticket, duplicate_of=duplicate_of),
         "description": ticket.description,
         "contact_name": ticket.contact_name,
         "contact_phone": ticket.contact_phone,

@@ -234,8 +234,13 @@ async def test_list_requests_filters_and_orders_newest_first(
     client: TestClient[Any, Any], key: str
 ) -> None:
     numbers = []
-    for _ in range(3):
-        (row,) = await (await post(client, "json", {**FORM, "api_key": key})).json()
+    for i in range(3):
+        # Three different places (about 1 km apart): three matters, not duplicates of one.
+        place = {
+            "lat": f"{30.2741 + 0.01 * i:.4f}",
+            "address_string": f"江北区解放路 {88 + 100 * i} 号",
+        }
+        (row,) = await (await post(client, "json", {**FORM, **place, "api_key": key})).json()
         numbers.append(row["service_request_id"])
     listed = await (await client.get(f"{V2}/requests.json")).json()
     assert [r["service_request_id"] for r in listed] == numbers[::-1]

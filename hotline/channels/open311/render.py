@@ -20,7 +20,10 @@ from hotline.nlu.masking import mask_personal_data
 from hotline.storage.models import Ticket, TicketStatus
 
 FORMATS = {"json": "application/json", "xml": "text/xml"}
-CLOSED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.CANCELLED})
+#: a merged duplicate is closed as a request of its own: the ticket it joined carries on
+CLOSED = frozenset(
+    {TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.CANCELLED, TicketStatus.MERGED}
+)
 _SINGULAR = {
     "attributes": "attribute",
     "values": "value",
@@ -100,9 +103,18 @@ def open_or_closed(status: str) -> str:
     return "closed" if TicketStatus(status) in CLOSED else "open"
 
 
-def service_notice(ticket: Ticket, timezone: str) -> str:
+def status_notes(ticket: Ticket, merged_into: str | None = None) -> str:
+    """The status in words; a merged duplicate names the request it was merged into."""
+    if TicketStatus(ticket.status) is TicketStatus.MERGED:
+        return f"已并入工单 {merged_into} 合并办理" if merged_into else status_label(ticket.status)
+    return status_label(ticket.status)
+
+
+def service_notice(ticket: Ticket, timezone: str, merged_into: str | None = None) -> str:
     """What the client can tell the citizen about the ticket's handling."""
     notice = f"工单编号 {ticket.number}"
+    if TicketStatus(ticket.status) is TicketStatus.MERGED:
+        return f"{notice}，{status_notes(ticket, merged_into)}。"
     if ticket.due_at is not None and TicketStatus(ticket.status) not in CLOSED:
         due = ticket.due_at.astimezone(ZoneInfo(timezone))
         notice += f"，办理时限 {due:%Y-%m-%d %H:%M} 前"
@@ -110,7 +122,12 @@ def service_notice(ticket: Ticket, timezone: str) -> str:
 
 
 def request_view(
-    ticket: Ticket, *, unit_name: str | None, service_name: str | None, timezone: str
+    ticket: Ticket,
+    *,
+    unit_name: str | None,
+    service_name: str | None,
+    timezone: str,
+    merged_into: str | None = None,
 ) -> dict[str, Any]:
     """A ticket as a public service request: never the citizen's name, phone or e-mail."""
     closed = TicketStatus(ticket.status) in CLOSED
@@ -118,13 +135,13 @@ def request_view(
     return {
         "service_request_id": ticket.number,
         "status": "closed" if closed else "open",
-        "status_notes": status_label(ticket.status),
+        "status_notes": status_notes(ticket, merged_into),
         "service_name": service_name,
         "service_code": ticket.subcategory_code or "",
         # Citizens type phone numbers into descriptions; a public API must not repeat them.
         "description": mask_personal_data(ticket.description),
         "agency_responsible": unit_name,
-        "service_notice": service_notice(ticket, timezone),
+        "service_notice": service_notice(ticket, timezone, merged_into),
         "requested_datetime": timestamp(ticket.created_at, timezone),
         "updated_datetime": timestamp(updated, timezone),
         "expected_datetime": timestamp(ticket.due_at, timezone),

@@ -7,6 +7,12 @@ from hotline.storage.models.conversations import (
     Direction,
     Message,
 )
+from hotline.storage.models.dispatch import (
+    DeliveryMethod,
+    Dispatch,
+    DispatchKind,
+    DispatchStatus,
+)
 from hotline.storage.models.knowledge import (
     ChangeAction,
     EntryStatus,
@@ -18,6 +24,7 @@ from hotline.storage.models.knowledge import (
     KnowledgeVersion,
 )
 from hotline.storage.models.open311 import Open311Key
+from hotline.storage.models.routing import RoutingRuleSet
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
 from hotline.storage.models.tickets import (
     ClassificationFeedback,
@@ -37,7 +44,11 @@ __all__ = [
     "ContactPoint",
     "Conversation",
     "ConversationState",
+    "DeliveryMethod",
     "Direction",
+    "Dispatch",
+    "DispatchKind",
+    "DispatchStatus",
     "EntryStatus",
     "GapStatus",
     "KnowledgeAnswerLog",
@@ -48,6 +59,7 @@ __all__ = [
     "Message",
     "Open311Key",
     "Role",
+    "RoutingRuleSet",
     "StaffUser",
     "Ticket",
     "TicketCounter",

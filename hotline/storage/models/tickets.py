@@ -20,6 +20,7 @@ class TicketStatus(StrEnum):
     RESOLVED = "resolved"  # 已办结
     CLOSED = "closed"  # 已归档
     CANCELLED = "cancelled"
+    MERGED = "merged"  # 已合并: a duplicate report linked to the open ticket for the same matter
 
 
 class Ticket(SQLModel, table=True):
@@ -52,6 +53,18 @@ class Ticket(SQLModel, table=True):
     )
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    #: when to warn the unit that the due time is near (预警)
+    warn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    #: set once the warning went out / the overdue ticket was escalated (督办) for this due time;
+    #: cleared when the due time moves (extension, re-route)
+    warned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    escalated_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    #: a duplicate report points at the open ticket it was linked to
+    duplicate_of_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    #: how many citizens reported this matter (1 + linked duplicates)
+    report_count: int = 1
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -24,3 +24,9 @@ class Unit(SQLModel, table=True):
     #: area codes or names this unit serves
     areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    #: how the unit receives tickets: "pull" (its queue in the API), "webhook" or "email"
+    delivery_method: str = Field(default="pull", max_length=16)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    #: the HMAC-SHA256 key of the webhook; kept readable because signing needs it
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=200)

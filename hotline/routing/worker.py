@@ -1,0 +1,396 @@
+"""Delivering the outbox and watching deadlines: the work of ``hotline worker``.
+
+Any number of worker processes may share one PostgreSQL database. A worker *claims* a batch of
+due dispatches (``SELECT … FOR UPDATE SKIP LOCKED``, so two workers never claim the same row),
+writes a lease on them and commits; then it sends them, outside any transaction, and stores each
+outcome only if it still holds the lease. A worker that dies leaves leased rows behind; when the
+lease runs out another worker sends them again. The receiver can recognise such a repeat by its
+``X-Hotline-Delivery`` header (see :mod:`hotline.routing.delivery`). On SQLite (one process) the
+worker runs inside the server and ``BEGIN IMMEDIATE`` serialises the claims.
+
+The deadline sweep marks tickets whose warning time passed (预警) and those overdue (督办) with a
+conditional update, so with several workers each ticket is warned and escalated once per due
+time; both write a history line and a dispatch in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from hotline.errors import StorageUnavailable
+from hotline.routing import outbox
+from hotline.routing.delivery import DeliveryFailed, Sender
+from hotline.storage.db import Database
+from hotline.storage.models import (
+    DeliveryMethod,
+    Dispatch,
+    DispatchKind,
+    DispatchStatus,
+    Ticket,
+    TicketStatus,
+    Unit,
+)
+from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+AT_UNIT = (TicketStatus.DISPATCHED, TicketStatus.ACCEPTED)
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    batch_size: int = 100
+    #: parallel sends per batch
+    concurrency: int = 32
+    lease_seconds: float = 60.0
+    max_attempts: int = 8
+    backoff_base_seconds: float = 10.0
+    backoff_max_seconds: float = 3600.0
+    #: how long to sleep when nothing was due
+    poll_seconds: float = 1.0
+    sweep_seconds: float = 30.0
+    sweep_batch: int = 200
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def backoff(attempts: int, settings: WorkerSettings) -> timedelta:
+    """Exponential, capped, with ±20 % jitter so failing units do not get a thundering herd."""
+    seconds = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (attempts - 1))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 (jitter)
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+@dataclass
+class _Outcome:
+    dispatch_id: int
+    error: str | None
+
+
+class DispatchWorker:
+    """Claims, sends and settles outbox rows; ``senders`` maps a method to its sender."""
+
+    def __init__(
+        self,
+        database: Database,
+        senders: Mapping[DeliveryMethod, Sender],
+        settings: WorkerSettings | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.senders = dict(senders)
+        self.settings = settings or WorkerSettings()
+        self.name = name or worker_name()
+
+    async def run_once(self) -> BatchReport:
+        """One batch: claim what is due, then send it chunk by chunk, storing each chunk's
+        outcomes as soon as it is done (the shorter that window, the fewer repeats a killed
+        worker causes)."""
+        claimed = await self._claim()
+        report = BatchReport(claimed=len(claimed))
+        step = self.settings.concurrency
+        for start in range(0, len(claimed), step):
+            chunk = claimed[start : start + step]
+            outcomes = await asyncio.gather(*(self._attempt(d, u) for d, u in chunk))
+            await self._settle(outcomes, {d.id: d.attempts for d, _ in chunk}, report)
+        if report.failed or report.dead:
+            log.warning(
+                "dispatch.failures worker=%s failed=%d dead=%d",
+                self.name,
+                report.failed,
+                report.dead,
+            )
+        return report
+
+    async def _attempt(self, dispatch: Dispatch, unit: Unit) -> _Outcome:
+        assert dispatch.id is not None
+        sender = self.senders.get(DeliveryMethod(dispatch.method))
+        if sender is None:
+            return _Outcome(dispatch.id, f"no sender for method {dispatch.method}")
+        try:
+            await sender.send(dispatch, unit)
+        except DeliveryFailed as e:
+            return _Outcome(dispatch.id, str(e)[:500])
+        return _Outcome(dispatch.id, None)
+
+    async def _claim(self) -> list[tuple[Dispatch, Unit]]:
+        """Lease up to a batch of due rows in one statement; others skip the locked ones."""
+        now = utcnow()
+        methods = [m.value for m in self.senders]
+        due = (
+            select(col(Dispatch.id))
+            .where(Dispatch.status == DispatchStatus.PENDING)
+            .where(col(Dispatch.method).in_(methods))
+            .where(col(Dispatch.next_attempt_at) <= now)
+            .where((col(Dispatch.locked_until).is_(None)) | (col(Dispatch.locked_until) < now))
+            .order_by(col(Dispatch.next_attempt_at), col(Dispatch.id))
+            .limit(self.settings.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        lease = (
+            update(Dispatch)
+            .where(col(Dispatch.id).in_(due.scalar_subquery()))
+            .values(
+                locked_by=self.name,
+                locked_until=now + timedelta(seconds=self.settings.lease_seconds),
+                attempts=col(Dispatch.attempts) + 1,
+            )
+            .returning(Dispatch)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.database.session() as session:
+            rows = sorted((await session.execute(lease)).scalars(), key=lambda d: d.id or 0)
+            if not rows:
+                return []
+            unit_ids = {row.unit_id for row in rows}
+            found = await session.execute(select(Unit).where(col(Unit.id).in_(unit_ids)))
+            units = {u.id: u for u in found.scalars()}
+        return [(row, units[row.unit_id]) for row in rows]
+
+    async def _settle(
+        self, outcomes: Sequence[_Outcome], attempts: Mapping[int | None, int], report: BatchReport
+    ) -> None:
+        """Store outcomes, each only where this worker still holds the lease."""
+        now = utcnow()
+        mine = col(Dispatch.locked_by) == self.name
+        released = {"locked_by": None, "locked_until": None}
+        delivered = [o.dispatch_id for o in outcomes if o.error is None]
+        async with self.database.session() as session:
+            if delivered:
+                await session.execute(
+                    update(Dispatch)
+                    .where(col(Dispatch.id).in_(delivered) & mine)
+                    .values(
+                        status=DispatchStatus.DELIVERED,
+                        delivered_at=now,
+                        last_error=None,
+                        **released,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                report.delivered += len(delivered)
+            for outcome in outcomes:
+                if outcome.error is None:
+                    continue
+                values: dict[str, object] = {"last_error": outcome.error, **released}
+                if attempts[outcome.dispatch_id] >= self.settings.max_attempts:
+                    values["status"] = DispatchStatus.DEAD
+                    report.dead += 1
+                    await self._record_dead(session, outcome)
+                else:
+                    retry = backoff(attempts[outcome.dispatch_id], self.settings)
+                    values["next_attempt_at"] = now + retry
+                    report.failed += 1
+                await session.execute(
+                    update(Dispatch)
+                    .where((col(Dispatch.id) == outcome.dispatch_id) & mine)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def _record_dead(self, session: AsyncSession, outcome: _Outcome) -> None:
+        """The ticket's history says its unit was never reached; supervisors list dead letters."""
+        dispatch = await session.get(Dispatch, outcome.dispatch_id)
+        if dispatch is None:
+            return
+        ticket = await session.get(Ticket, dispatch.ticket_id)
+        if ticket is None:
+            return
+        log.error(
+            "dispatch.dead ticket=%s dispatch=%s: %s", ticket.number, dispatch.id, outcome.error
+        )
+        await ticket_repo.record(
+            session,
+            ticket=ticket,
+            actor="system",
+            action="dispatch_dead",
+            to_value=str(dispatch.id),
+            note=f"{dispatch.kind} 经 {dispatch.method} 投递失败，已停止重试：{outcome.error}",
+        )
+
+
+@dataclass
+class SweepReport:
+    warned: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+
+
+class DeadlineSweeper:
+    """预警 and 督办 of tickets held by units (dispatched or accepted)."""
+
+    def __init__(self, database: Database, *, batch: int = 200) -> None:
+        self.database = database
+        self.batch = batch
+
+    async def sweep(self, now: datetime | None = None) -> SweepReport:
+        now = now or utcnow()
+        report = SweepReport()
+        async with self.database.session() as session:
+            for ticket in await self._due(session, now, overdue=True):
+                await self._escalate(session, ticket, now)
+                report.escalated.append(ticket.number)
+            for ticket in await self._due(session, now, overdue=False):
+                await self._warn(session, ticket, now)
+                report.warned.append(ticket.number)
+        if report.warned or report.escalated:
+            log.info(
+                "deadlines.swept warned=%d escalated=%d", len(report.warned), len(report.escalated)
+            )
+        return report
+
+    async def _due(self, session: AsyncSession, now: datetime, *, overdue: bool) -> list[Ticket]:
+        statement = select(Ticket).where(col(Ticket.status).in_(AT_UNIT))
+        if overdue:
+            statement = statement.where(col(Ticket.due_at) <= now).where(
+                col(Ticket.escalated_at).is_(None)
+            )
+        else:
+            statement = (
+                statement.where(col(Ticket.warn_at) <= now)
+                .where(col(Ticket.due_at) > now)
+                .where(col(Ticket.warned_at).is_(None))
+            )
+        statement = (
+            statement.order_by(col(Ticket.due_at))
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await session.execute(statement)).scalars())
+
+    async def _warn(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+        ticket.warned_at = now
+        await ticket_repo.touch(session, ticket)
+        unit = await _unit(session, ticket.unit_id)
+        due = _local(ticket.due_at)
+        event = await ticket_repo.record(
+            session,
+            ticket=ticket,
+            actor="system",
+            action="deadline_warning",
+            to_value=unit.code if unit else None,
+            note=f"临期预警：将于{due}到期，请抓紧办理",
+        )
+        if unit is not None:
+            await outbox.enqueue(
+                session, ticket=ticket, unit=unit, event=event, kind=DispatchKind.WARNING
+            )
+
+    async def _escalate(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+        """督办: history line for supervisors, dispatch to the unit and to its parent unit."""
+        ticket.escalated_at = now
+        ticket.warned_at = ticket.warned_at or now
+        await ticket_repo.touch(session, ticket)
+        unit = await _unit(session, ticket.unit_id)
+        parent = await _unit(session, unit.parent_id) if unit is not None else None
+        overdue = now - ticket.due_at if ticket.due_at else timedelta(0)
+        hours = int(overdue.total_seconds() // 3600)
+        who = f"{unit.name}（{unit.code}）" if unit else "承办单位"
+        to_parent = f"，抄送{parent.name}" if parent else ""
+        event = await ticket_repo.record(
+            session,
+            ticket=ticket,
+            actor="system",
+            action="escalated",
+            from_value=unit.code if unit else None,
+            to_value=parent.code if parent else None,
+            note=f"超期督办：{who}应于{_local(ticket.due_at)}前办结，已超期{hours}小时{to_parent}",
+        )
+        for target in (unit, parent):
+            if target is not None:
+                await outbox.enqueue(
+                    session, ticket=ticket, unit=target, event=event, kind=DispatchKind.ESCALATED
+                )
+
+
+async def _unit(session: AsyncSession, unit_id: int | None) -> Unit | None:
+    return await session.get(Unit, unit_id) if unit_id is not None else None
+
+
+def _local(value: datetime | None) -> str:
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value else "（未设定）"
+
+
+class Worker:
+    """Runs delivery and the deadline sweep until stopped; survives a database outage."""
+
+    def __init__(self, dispatcher: DispatchWorker, sweeper: DeadlineSweeper | None) -> None:
+        self.dispatcher = dispatcher
+        self.sweeper = sweeper
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._deliver_loop(), name="dispatch-deliver")]
+        if self.sweeper is not None:
+            self._tasks.append(asyncio.create_task(self._sweep_loop(), name="dispatch-sweep"))
+        log.info("worker.started name=%s", self.dispatcher.name)
+
+    async def stop(self) -> None:
+        """Let the current batch finish (its leases would otherwise delay a retry), then stop."""
+        self._stop.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for sender in self.dispatcher.senders.values():
+            await sender.close()
+        log.info("worker.stopped name=%s", self.dispatcher.name)
+
+    async def wait(self) -> None:
+        await self._stop.wait()
+
+    async def _deliver_loop(self) -> None:
+        settings = self.dispatcher.settings
+        while not self._stop.is_set():
+            try:
+                report = await self.dispatcher.run_once()
+                busy = report.claimed == settings.batch_size
+            except StorageUnavailable as e:
+                log.error("worker.database_unavailable: %s", e)
+                busy = False
+            except Exception:
+                log.exception("worker.batch_failed")
+                busy = False
+            if not busy:
+                await self._pause(settings.poll_seconds)
+
+    async def _sweep_loop(self) -> None:
+        assert self.sweeper is not None
+        interval = self.dispatcher.settings.sweep_seconds
+        while not self._stop.is_set():
+            try:
+                await self.sweeper.sweep()
+            except StorageUnavailable as e:
+                log.error("worker.database_unavailable: %s", e)
+            except Exception:
+                log.exception("worker.sweep_failed")
+            await self._pause(interval)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
