@@ -39,6 +39,8 @@ class TicketRequest:
     #: set when the citizen chose the service (an Open311 service code, a form's category)
     category_code: str | None = None
     subcategory_code: str | None = None
+    #: a picture of the matter the citizen linked
+    media_url: str | None = None
 
     @classmethod
     def from_draft(cls, draft: dict[str, Any]) -> TicketRequest:
@@ -94,6 +96,7 @@ class TicketFactory:
             area=request.area,
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
+            media_url=request.media_url,
             contact_phone=request.contact_phone,
             contact_name=request.contact_name,
             urgency=request.urgency,

@@ -50,6 +50,7 @@ def ticket_detail(ticket: Ticket, *, duplicate_of: str | None = None) -> dict[st
         "contact_phone": ticket.contact_phone,
         "latitude": ticket.latitude,
         "longitude": ticket.longitude,
+        "media_url": ticket.media_url,
         "area": ticket.area,
         "classified_by": ticket.classified_by,
         "emergency": ticket.emergency,

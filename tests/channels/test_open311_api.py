@@ -174,6 +174,7 @@ async def test_post_creates_a_ticket_readable_in_json_and_xml(
     assert root.findtext("request/service_request_id") == number
     assert root.findtext("request/status") == "open"
     assert root.find("request/media_url") is not None
+    assert request["media_url"] is None
     async with services.database.read() as session:
         ticket = (await session.execute(select(Ticket))).scalars().one()
     assert (ticket.channel, ticket.contact_phone, ticket.contact_name) == (
@@ -189,6 +190,24 @@ async def test_post_creates_a_ticket_readable_in_json_and_xml(
     )
     assert ticket.request_type == "求助"
     assert request["service_code"] == "0301"
+
+
+async def test_a_posted_media_url_is_kept_and_read_back(
+    client: TestClient[Any, Any], services: Services, key: str
+) -> None:
+    photo = "https://img.example.com/lamp-88.jpg"
+    response = await post(client, "json", {**FORM, "media_url": photo, "api_key": key})
+    assert response.status == 200, await response.text()
+    (row,) = await response.json()
+    number = row["service_request_id"]
+    (request,) = await (await client.get(f"{V2}/requests/{number}.json")).json()
+    assert request["media_url"] == photo
+    assert photo not in request["description"]
+    root = parse_xml(await (await client.get(f"{V2}/requests/{number}.xml")).read())
+    assert root.findtext("request/media_url") == photo
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalars().one()
+    assert ticket.media_url == photo
 
 
 async def test_post_in_xml_and_as_json_with_the_header_key(

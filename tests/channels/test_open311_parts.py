@@ -193,7 +193,8 @@ def test_a_posted_form_becomes_an_inbound_message_and_a_ticket_request() -> None
     assert (message.location.latitude, message.location.longitude) == (30.1, 120.2)
     assert ticket.request_type == "求助"
     assert ticket.contact_name == "王小明"
-    assert ticket.description == "路灯不亮\n附图：https://img.example.com/1.jpg"
+    assert ticket.description == "路灯不亮"
+    assert ticket.media_url == "https://img.example.com/1.jpg"
     anonymous, _ = intake_of(form.model_copy(update={"account_id": None, "request_id": None}),
                            service, "partner", make_mocked_request("POST", "/"))  # fmt: skip
     assert anonymous.sender.startswith("partner:")

@@ -232,8 +232,6 @@ def intake_of(
     person = form.account_id or form.device_id or form.email or uuid.uuid4().hex
     address = form.address_string or (f"地址编号 {form.address_id}" if form.address_id else None)
     description = form.description
-    if form.media_url:
-        description = f"{description}\n附图：{form.media_url}"
     message = InboundMessage(
         channel=CHANNEL,
         sender=f"{client}:{person}",
@@ -251,5 +249,6 @@ def intake_of(
         contact_name=form.contact_name,
         category_code=service.subcategory.category_code,
         subcategory_code=service.code,
+        media_url=form.media_url,
     )
     return message, ticket_request

@@ -150,5 +150,5 @@ def request_view(
         "zipcode": None,
         "lat": ticket.latitude,
         "long": ticket.longitude,
-        "media_url": None,
+        "media_url": ticket.media_url,
     }

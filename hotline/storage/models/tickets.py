@@ -38,6 +38,8 @@ class Ticket(SQLModel, table=True):
     area: str | None = Field(default=None, max_length=100)
     latitude: float | None = None
     longitude: float | None = None
+    #: a picture of the matter the citizen linked (Open311 ``media_url``)
+    media_url: str | None = Field(default=None, max_length=1000)
     contact_name: str | None = Field(default=None, max_length=100)
     contact_phone: str | None = Field(default=None, max_length=32)
     urgency: str = Field(default="normal", max_length=16)
