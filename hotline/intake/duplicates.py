@@ -259,6 +259,16 @@ def lock_key(subcategory: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+async def merged_reports(session: AsyncSession, original: Ticket) -> list[Ticket]:
+    """The duplicate reports linked to ``original``, oldest first."""
+    statement = (
+        select(Ticket)
+        .where(col(Ticket.duplicate_of_id) == original.id)
+        .order_by(col(Ticket.created_at), col(Ticket.id))
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def original_of(session: AsyncSession, ticket: Ticket) -> Ticket | None:
     """The open ticket a duplicate was linked to; None for an original."""
     if ticket.duplicate_of_id is None:

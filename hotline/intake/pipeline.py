@@ -152,19 +152,43 @@ class IntakePipeline:
     async def send_agent_reply(self, *, conversation_id: str, text: str, agent: str) -> Message:
         """An agent writes to the citizen; the channel pushes it (WebSocket, chat API...)."""
         async with self._db.session() as session:
-            conversation = await conversations.get(session, conversation_id=conversation_id)
-            message = await conversations.add_message(
-                session,
-                conversation=conversation,
-                direction=Direction.OUTBOUND,
-                text=text,
-                author=f"agent:{agent}",
+            message = await self.write_to_citizen(
+                session, conversation_id=conversation_id, text=text, author=f"agent:{agent}"
             )
-        if self._metrics:
-            self._metrics.messages.labels(conversation.channel, "out").inc()
-        if self._hub:
-            self._hub.notify(conversation_id)
+        self.announce([message])
         return message
+
+    async def write_to_citizen(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        text: str,
+        author: str,
+        ticket_id: int | None = None,
+    ) -> Message:
+        """Store a message to the citizen inside the caller's transaction.
+
+        Call :meth:`announce` with it once that transaction has committed, so a channel never
+        pushes a message that could still be rolled back.
+        """
+        conversation = await conversations.get(session, conversation_id=conversation_id)
+        return await conversations.add_message(
+            session,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            text=text,
+            author=author,
+            ticket_id=ticket_id,
+        )
+
+    def announce(self, messages: list[Message]) -> None:
+        """Count committed outbound messages and wake the channels that push them."""
+        for message in messages:
+            if self._metrics:
+                self._metrics.messages.labels(message.channel, "out").inc()
+            if self._hub:
+                self._hub.notify(message.conversation_id)
 
     def _validate(self, message: InboundMessage) -> None:
         if not message.external_id or len(message.external_id) > 128:

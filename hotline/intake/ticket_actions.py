@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.errors import Conflict, ValidationFailed
+from hotline.intake import duplicates
 from hotline.intake.status import status_label
 from hotline.routing import outbox
 from hotline.storage.models import DispatchKind, Ticket, TicketEvent, TicketStatus, Unit
@@ -229,18 +230,46 @@ async def progress(session: AsyncSession, ticket: Ticket, *, actor: str, text: s
     )
 
 
+@dataclass(frozen=True)
+class CitizenNotice:
+    """A message a citizen is owed about ``ticket``, for their conversation."""
+
+    ticket: Ticket
+    conversation_id: str
+    text: str
+
+
 async def resolve(
     session: AsyncSession, ticket: Ticket, *, actor: str, reply: str
-) -> tuple[TicketEvent, str]:
-    """办结: record the answer; also returns the text the citizen receives (number prefixed).
+) -> tuple[TicketEvent, list[CitizenNotice]]:
+    """办结: record the answer; also returns what each citizen who reported it is to receive.
 
-    ``closed_at`` stays empty: the ticket is closed by a supervisor after review.
+    That is the ticket's own citizen and every citizen whose report was merged into it, each
+    under their own ticket number. ``closed_at`` stays empty: a supervisor closes the ticket
+    after review.
     """
     require_status(ticket, "resolve", S.ACCEPTED)
     event = await change_status(
         session, ticket, actor=actor, action="resolved", to=S.RESOLVED, note=reply
     )
-    return event, RESULT_PREFIX.format(number=ticket.number) + reply
+    notices = []
+    if ticket.conversation_id:
+        text = RESULT_PREFIX.format(number=ticket.number) + reply
+        notices.append(CitizenNotice(ticket, ticket.conversation_id, text))
+    for report in await duplicates.merged_reports(session, ticket):
+        await ticket_repo.record(
+            session,
+            ticket=report,
+            actor="system",
+            action="result_relayed",
+            to_value=ticket.number,
+            note=reply,
+        )
+        if report.conversation_id:
+            merged = f"（已并入工单 {ticket.number} 合并办理）"
+            text = RESULT_PREFIX.format(number=report.number) + merged + reply
+            notices.append(CitizenNotice(report, report.conversation_id, text))
+    return event, notices
 
 
 async def close(session: AsyncSession, ticket: Ticket, *, actor: str) -> TicketEvent:

@@ -153,16 +153,27 @@ async def resolve(request: web.Request) -> web.Response:
     """办结; the reply reaches the citizen's conversation once the resolution is stored."""
     body = await read_json(request, ResolveIn)
     user = current_user(request)
+    pipeline = request.app[PIPELINE]
+    # The resolution and the citizens' replies commit together: no reply is lost to a failure
+    # between two transactions, and none is pushed for a resolution that rolled back.
     async with request.app[DATABASE].session() as session:
         ticket = await _visible_ticket(request, session)
-        event, text = await actions.resolve(session, ticket, actor=_actor(user), reply=body.reply)
-    message = None
-    if ticket.conversation_id:
-        sent = await request.app[PIPELINE].send_agent_reply(
-            conversation_id=ticket.conversation_id, text=text, agent=user.username
+        event, notices = await actions.resolve(
+            session, ticket, actor=_actor(user), reply=body.reply
         )
-        message = message_view(sent)
-    return _done(ticket, event, message=message)
+        sent = [
+            await pipeline.write_to_citizen(
+                session,
+                conversation_id=notice.conversation_id,
+                text=notice.text,
+                author=f"agent:{user.username}",
+                ticket_id=notice.ticket.id,
+            )
+            for notice in notices
+        ]
+    pipeline.announce(sent)
+    own = [m for m, n in zip(sent, notices, strict=True) if n.ticket is ticket]
+    return _done(ticket, event, message=message_view(own[0]) if own else None)
 
 
 @require_roles(Role.SUPERVISOR)

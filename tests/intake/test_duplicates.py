@@ -266,6 +266,31 @@ async def test_the_unit_sees_one_ticket_with_the_count(
     assert (detail["duplicate_of"], detail["report_count"]) == (first, 1)
 
 
+async def test_every_reporter_hears_the_resolution_under_their_own_number(
+    services: Services, aiohttp_client: ClientFactory
+) -> None:
+    first, second, third = [number_of(await report(services)) for _ in range(3)]
+    original = await ticket(services, first)
+    await add_user(services, "street", Role.UNIT, unit_id=original.unit_id)
+    client = await aiohttp_client(create_app(services))
+    street = await login(client, "street")
+    base = f"/api/v1/staff/tickets/{first}"
+    assert (await client.post(f"{base}/accept", json={}, headers=street)).status == 200
+    done = await client.post(f"{base}/resolve", json={"reply": "路灯已修复"}, headers=street)
+    assert done.status == 200, await done.text()
+    assert (await done.json())["message"]["text"] == f"【工单 {first} 办理结果】路灯已修复"
+    for number in (second, third):
+        merged = await ticket(services, number)
+        conversation = await services.queries.conversation(merged.conversation_id or "")
+        last = conversation["messages"][-1]
+        assert last["direction"] == "out"
+        assert last["text"] == (
+            f"【工单 {number} 办理结果】（已并入工单 {first} 合并办理）路灯已修复"
+        )
+        assert ("result_relayed", first) in await actions(services, merged)
+        assert merged.status == TicketStatus.MERGED
+
+
 async def test_open311_shows_a_merged_request_as_closed_naming_the_original(
     services: Services,
 ) -> None:

@@ -128,6 +128,36 @@ async def test_resolving_a_ticket_without_conversation_only_records_it(
     assert body["event"]["note"] == "路灯已修复"
 
 
+async def test_a_reply_that_cannot_be_stored_leaves_the_ticket_unresolved(
+    client: Client,
+    services: Services,
+    staff: dict[str, Headers],
+    app_headers: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    number, conversation = await chat_ticket(client, app_headers)
+    await act(client, staff["agent"], number, "assign", 200, unit_code="LJ-CG")
+    await act(client, staff["cg"], number, "accept", 200)
+    before = await client.get(f"/api/v1/conversations/{conversation}", headers=app_headers)
+    messages = len((await before.json())["messages"])
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.pipeline, "write_to_citizen", broken)
+    response = await client.post(
+        f"{BASE}/{number}/resolve", json={"reply": "已处理"}, headers=staff["cg"]
+    )
+    assert response.status == 500
+    monkeypatch.undo()
+    detail = await client.get(f"{BASE}/{number}", headers=staff["cg"])
+    assert (await detail.json())["ticket"]["status"] == "accepted"
+    after = await client.get(f"/api/v1/conversations/{conversation}", headers=app_headers)
+    assert len((await after.json())["messages"]) == messages
+    # Nothing half-written: the unit can resolve it again and the citizen hears it once.
+    await act(client, staff["cg"], number, "resolve", 200, reply="已处理")
+
+
 async def test_roles_and_unit_boundaries(
     client: Client, staff: dict[str, Headers], app_headers: Headers
 ) -> None:
