@@ -293,7 +293,7 @@ class IntakePipeline:
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
             # Two independent signals, the rules and the model: either one refers.
-            if emergency == "none" and (line := _model_emergency(classification, analysis)):
+            if emergency == "none" and (line := model_emergency(classification, analysis)):
                 emergency = line
             knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)
@@ -363,7 +363,8 @@ class IntakePipeline:
 _MODEL_EMERGENCY_TYPES = {"求助", "其他"}
 
 
-def _model_emergency(result: ClassificationResult | None, analysis: Analysis) -> str | None:
+def model_emergency(result: ClassificationResult | None, analysis: Analysis) -> str | None:
+    """The line the model alone refers a message to (the intake's second signal), or None."""
     if result is None or str(analysis.request_type) not in _MODEL_EMERGENCY_TYPES:
         return None
     return result.emergency

@@ -25,7 +25,8 @@ Overridden by a cry for help within 30 characters (救命, 快来, 赶紧, 正�
 A written petition (留言: over 60 characters with 建议 / 希望 / 投诉 / 领导…) narrates rather than
 calls for help, so all its triggers are held to the weak rules and only an explicit cry (救命,
 快来, 来人…) overrides. When several lines fire, the order is 119, 110, 122, 120, except that
-someone trapped in a crashed car goes to 122 and someone locked up by a person goes to 110.
+someone trapped (or pinned) in a crash goes to 122, someone locked up by a person goes to 110,
+and self-harm already done (喝了农药, 吃了一瓶安眠药) goes to 120 rather than 110 for the intent.
 Measured recall and false-positive rates: ``bench/nlu_emergency_eval.py``.
 """
 
@@ -46,7 +47,9 @@ _FALLBACK_MAX_CHARS = 50
 _EVENT_MARK = re.compile(r"了|在|着|突然|刚才|刚刚|好多|全是|好像|一直")
 # Smoke that is a nuisance (restaurant fumes, a chimney, a barbecue) is a complaint, not a fire.
 _SMOKE_NUISANCE = re.compile(r"油烟|烟囱|污染|烧烤|排放|抽烟|吸烟|烧纸|秸秆|扰民|垃圾|呛人")
-_RESCUE = re.compile(r"被困|困在|困住|卡在.*|关起来")
+_RESCUE = re.compile(r"被困|困在|困住|卡在.*|关起来|(?:压|埋)在.*|被(?:压|埋)住")
+#: intent alone (110) yields to harm already done (吃了药, 喝了农药: 120)
+_SELF_HARM_INTENT = re.compile(r"不想活了|自杀|(?<!减)轻生|跳楼|跳河")
 _ORDER = (Emergency.FIRE, Emergency.POLICE, Emergency.TRAFFIC, Emergency.AMBULANCE)
 
 _CLAUSE_END = re.compile(r"[，,。.！!？?；;]")
@@ -191,6 +194,10 @@ def detect_emergency(text: str) -> EmergencyHit | None:
     if not found:
         for hit in _fallback_hits(text):
             found.setdefault(hit.service, hit)
+    police = found.get(Emergency.POLICE)
+    harmed = Emergency.AMBULANCE in found and Emergency.FIRE not in found
+    if harmed and police is not None and _SELF_HARM_INTENT.fullmatch(police.reason):
+        return found[Emergency.AMBULANCE]
     fire = found.get(Emergency.FIRE)
     if fire is not None and _RESCUE.fullmatch(fire.reason):
         # Trapped in a crashed car: the accident leads (122); held by a person: police (110).
