@@ -13,7 +13,7 @@ reported, per set and in total, for four signals:
 * ``model`` — the classifier alone: its top subcategory is an emergency one with probability
   at least ``EMERGENCY_SCORE``;
 * ``model_gated`` — the classifier as the intake uses it, only for messages whose request type
-  is 求助 or 其他 (``hotline.intake.pipeline.model_emergency``);
+  is 求助 or 其他 (``hotline.intake.steps.model_emergency``);
 * ``intake`` — what the intake refers: the rules, else the gated model.
 
 The model never saw these sets (they share no text with the training utterances), so its
@@ -37,7 +37,7 @@ from nlu_emergency_eval import SETS, Score
 from hotline.classifier.intake_step import TaxonomyClassifierStep, load_classifier_step
 from hotline.classifier.taxonomy import load_taxonomy
 from hotline.encoders.factory import USE_ONNX, load_encoder
-from hotline.intake.pipeline import model_emergency
+from hotline.intake.steps import model_emergency
 from hotline.nlu.analyzer import Analyzer
 
 HERE = Path(__file__).resolve().parent
@@ -62,26 +62,13 @@ class Decider:
         analysis = self._analyzer.analyze(text)
         result = await self._step.classify(analysis.normalized)
         rules = str(analysis.emergency)
-        gated = model_emergency(result, analysis) or "none"
+        gated = model_emergency(result, str(analysis.request_type)) or "none"
         return {
             "rules": rules,
             "model": result.emergency or "none",
             "model_gated": gated,
             "intake": rules if rules != "none" else gated,
         }
-
-
-def add(score: Score, expected: str, got: str, text: str) -> None:
-    if expected == "none":
-        score.negatives += 1
-        score.false_positives += got != "none"
-    else:
-        score.positives += 1
-        score.by_service[expected] += 1
-        score.detected += got != "none"
-        score.right_service += got == expected
-    if got != expected:
-        score.errors.append(f"expected {expected} got {got} | {text}")
 
 
 async def score_sets(decider: Decider) -> dict[str, dict[str, Score]]:
@@ -92,8 +79,11 @@ async def score_sets(decider: Decider) -> dict[str, dict[str, Score]]:
             for row in csv.DictReader(handle):
                 decided = await decider.decide(row["text"])
                 for signal in SIGNALS:
+                    expected, got = row["expected"], decided[signal]
                     for bucket in (scores[name], scores["total"]):
-                        add(bucket[signal], row["expected"], decided[signal], row["text"])
+                        bucket[signal].add(
+                            expected, got, f"expected {expected} got {got} | {row['text']}"
+                        )
     return scores
 
 

@@ -77,6 +77,19 @@ class Score:
     errors: list[str] = field(default_factory=list)
     by_service: Counter[str] = field(default_factory=Counter)
 
+    def add(self, expected: str, got: str, error: str) -> None:
+        """Count one message; ``error`` is listed when ``got`` is not ``expected``."""
+        if expected == "none":
+            self.negatives += 1
+            self.false_positives += got != "none"
+        else:
+            self.positives += 1
+            self.by_service[expected] += 1
+            self.detected += got != "none"
+            self.right_service += got == expected
+        if got != expected:
+            self.errors.append(error)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "positives": self.positives,
@@ -93,19 +106,9 @@ def score_set(path: Path, normalizer: Normalizer) -> Score:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             hit = detect_emergency(normalizer(row["text"]))
-            got = hit.service.value if hit else "none"
-            expected = row["expected"]
-            if expected == "none":
-                score.negatives += 1
-                score.false_positives += got != "none"
-            else:
-                score.positives += 1
-                score.by_service[expected] += 1
-                score.detected += got != "none"
-                score.right_service += got == expected
-            if got != expected:
-                reason = hit.reason if hit else ""
-                score.errors.append(f"expected {expected} got {got} {reason} | {row['text']}")
+            got, expected = (hit.service.value if hit else "none"), row["expected"]
+            reason = hit.reason if hit else ""
+            score.add(expected, got, f"expected {expected} got {got} {reason} | {row['text']}")
     return score
 
 

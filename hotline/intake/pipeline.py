@@ -23,10 +23,10 @@ from hotline.intake.intents import Cues, read_cues
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply
 from hotline.intake.status import due_text, not_found_sentence, status_label, status_sentence
 from hotline.intake.steps import (
-    ClassificationResult,
     ClassifierStep,
     KnowledgeAnswer,
     KnowledgeStep,
+    model_emergency,
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
@@ -125,6 +125,7 @@ class IntakePipeline:
             request_type=request_type,
             urgency=str(analysis.urgency),
             address=request.address or analysis.place,  # a letter names the place in its text
+            emergency=None if analysis.emergency == "none" else str(analysis.emergency),
         )
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
@@ -247,6 +248,18 @@ class IntakePipeline:
         return ticket
 
     async def _created_reply(self, session: AsyncSession, ticket: Ticket) -> OutboundReply:
+        reply = await self._filed_reply(session, ticket)
+        if ticket.emergency not in policy.REFERRALS:
+            return reply
+        # The referral comes first: the ticket is flagged, but the citizen must call now.
+        referral = policy.REFERRALS[ticket.emergency]
+        return OutboundReply(
+            f"{referral}{reply.text}",
+            spoken=f"{referral}{reply.spoken or reply.text}",
+            action=f"transfer:{ticket.emergency}",
+        )
+
+    async def _filed_reply(self, session: AsyncSession, ticket: Ticket) -> OutboundReply:
         original = await duplicates.original_of(session, ticket)
         if original is None:
             return policy.ticket_created(ticket.number)
@@ -293,7 +306,9 @@ class IntakePipeline:
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
             # Two independent signals, the rules and the model: either one refers.
-            if emergency == "none" and (line := model_emergency(classification, analysis)):
+            if emergency == "none" and (
+                line := model_emergency(classification, str(analysis.request_type))
+            ):
                 emergency = line
             knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)
@@ -356,18 +371,6 @@ class IntakePipeline:
         for reply in result.replies:
             if reply.action and reply.action.startswith("transfer:"):
                 self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
-
-
-#: the model reads enquiries and complaints *about* emergency services as emergencies
-#: ("救护车收费太贵"), so only a plea for help (or an unmarked message) may trigger on it alone
-_MODEL_EMERGENCY_TYPES = {"求助", "其他"}
-
-
-def model_emergency(result: ClassificationResult | None, analysis: Analysis) -> str | None:
-    """The line the model alone refers a message to (the intake's second signal), or None."""
-    if result is None or str(analysis.request_type) not in _MODEL_EMERGENCY_TYPES:
-        return None
-    return result.emergency
 
 
 _REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}

@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.errors import HotlineError
 from hotline.intake.duplicates import DuplicateDetector
 from hotline.intake.messages import InboundMessage
-from hotline.intake.steps import ClassificationResult, ClassifierStep, RouterStep
+from hotline.intake.steps import (
+    ClassificationResult,
+    ClassifierStep,
+    RouterStep,
+    model_emergency,
+)
 from hotline.routing import outbox
 from hotline.storage.models import DispatchKind, Ticket, TicketStatus
 from hotline.storage.repos import tickets as ticket_repo
@@ -41,6 +46,8 @@ class TicketRequest:
     subcategory_code: str | None = None
     #: a picture of the matter the citizen linked
     media_url: str | None = None
+    #: the emergency line ("110", "119", "120", "122") the NLU rules read in the request
+    emergency: str | None = None
 
     @classmethod
     def from_draft(cls, draft: dict[str, Any]) -> TicketRequest:
@@ -97,6 +104,7 @@ class TicketFactory:
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
             media_url=request.media_url,
+            emergency=request.emergency,
             contact_phone=request.contact_phone,
             contact_name=request.contact_name,
             urgency=request.urgency,
@@ -105,16 +113,17 @@ class TicketFactory:
             classified_by="citizen" if request.subcategory_code else None,
         )
         await ticket_repo.add(session, ticket, actor="citizen", note=f"channel {message.channel}")
-        await self._classify(session, ticket)
+        result = await self._classify(session, ticket)
+        await self._flag_emergency(session, ticket, result)
         if duplicates is None or await duplicates.link(session, ticket) is None:
             await self._route(session, ticket)
         log.info("intake.ticket_created", extra={"ticket": number, "channel": message.channel})
         return ticket
 
-    async def _classify(self, session: AsyncSession, ticket: Ticket) -> None:
+    async def _classify(self, session: AsyncSession, ticket: Ticket) -> ClassificationResult | None:
         result = await self._classifier.classify(ticket.description)
         if result is None:
-            return
+            return None
         ticket.suggestions = _suggestions(result)
         chosen = ticket.subcategory_code is not None  # the citizen's own choice stands
         if result.confident and result.top is not None and not chosen:
@@ -129,6 +138,31 @@ class TicketFactory:
                 to_value=ticket.subcategory_code,
             )
         await ticket_repo.touch(session, ticket)
+        return result
+
+    async def _flag_emergency(
+        self, session: AsyncSession, ticket: Ticket, result: ClassificationResult | None
+    ) -> None:
+        """A ticket that reads like an emergency (rules, else the model) is flagged for
+        supervisors: a letter or a form cannot be transferred to 110/119/120/122 the way a call
+        can, so someone must act on it now. It is still routed like any other ticket."""
+        ticket.emergency = ticket.emergency or model_emergency(result, ticket.request_type)
+        if ticket.emergency is None:
+            return
+        ticket.urgency = "critical"
+        await ticket_repo.touch(session, ticket)
+        await ticket_repo.record(
+            session,
+            ticket=ticket,
+            actor="system",
+            action="emergency_flagged",
+            to_value=ticket.emergency,
+            note=f"可能需要 {ticket.emergency} 紧急处置",
+        )
+        log.warning(
+            "intake.emergency_flagged",
+            extra={"ticket": ticket.number, "service": ticket.emergency},
+        )
 
     async def _route(self, session: AsyncSession, ticket: Ticket) -> None:
         try:

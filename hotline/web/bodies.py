@@ -54,3 +54,15 @@ def query_int(request: web.Request, name: str, default: int, *, low: int, high: 
     if not low <= value <= high:
         raise ValidationFailed(f"{name}: must be between {low} and {high}")
     return value
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """``?name=true`` / ``false`` (also 1 / 0); absent is false."""
+    raw = request.query.get(name)
+    if raw is None:
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ValidationFailed(f"{name}: must be true or false")

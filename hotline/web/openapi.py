@@ -108,7 +108,8 @@ OPERATIONS = (
     Operation(
         "get",
         "/api/v1/staff/tickets",
-        "Tickets (query: status=queue (triage + returned, default)|triage|...|all, limit, offset)",
+        "Tickets (query: status=queue (triage + returned, default)|triage|...|all, "
+        "emergency=true (flagged emergencies only), limit, offset)",
         None,
         "bearer",
     ),

@@ -16,7 +16,7 @@ from hotline.intake.queries import message_view
 from hotline.storage.models import ClassificationFeedback, Role, StaffUser, Ticket, TicketStatus
 from hotline.storage.repos import conversations, staff
 from hotline.storage.repos import tickets as ticket_repo
-from hotline.web.bodies import query_int, read_json
+from hotline.web.bodies import query_flag, query_int, read_json
 from hotline.web.keys import CONFIG, DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import bearer_token, current_user, require_roles
@@ -112,6 +112,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         status=TicketStatus(raw_status) if raw_status not in ("all", "queue") else None,
         statuses=TRIAGE_QUEUE if raw_status == "queue" else (),
         unit_id=_own_unit(user),
+        emergency_only=query_flag(request, "emergency"),
         limit=query_int(request, "limit", 50, low=1, high=500),
         offset=query_int(request, "offset", 0, low=0, high=10_000_000),
     )

@@ -210,6 +210,22 @@ async def test_a_posted_media_url_is_kept_and_read_back(
     assert ticket.media_url == photo
 
 
+async def test_a_request_describing_an_emergency_leads_with_the_referral(
+    client: TestClient[Any, Any], services: Services, key: str
+) -> None:
+    hurt = {**FORM, "description": "路灯杆倒了，砸到一个路过的人，流了好多血", "api_key": key}
+    response = await post(client, "json", hurt)
+    assert response.status == 200, await response.text()
+    (row,) = await response.json()
+    assert row["service_notice"].startswith(
+        "您反映的情况可能需要紧急医疗救助，请立即拨打120急救电话！"
+    )
+    assert row["service_request_id"] in row["service_notice"]
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalars().one()
+    assert (ticket.emergency, ticket.urgency) == ("120", "critical")
+
+
 async def test_post_in_xml_and_as_json_with_the_header_key(
     client: TestClient[Any, Any], key: str
 ) -> None:

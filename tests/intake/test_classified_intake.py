@@ -11,6 +11,7 @@ from sqlalchemy import select
 from hotline.config import Config
 from hotline.intake.messages import InboundMessage
 from hotline.intake.steps import ClassificationResult, Suggestion
+from hotline.intake.tickets import TicketRequest
 from hotline.sample.loader import load_units
 from hotline.services import Services, build_services, running_services
 from hotline.storage.models import Ticket
@@ -98,6 +99,34 @@ async def test_the_model_refers_what_the_rules_miss_but_not_enquiries(
             message("想咨询一下溺水急救培训怎么报名", "p2", "c2")
         )
         assert all(reply.action is None for reply in enquiry.replies)
+
+
+async def test_a_letter_the_model_reads_as_an_emergency_is_flagged(
+    config: Config, analyzer: Any, encoder: Any
+) -> None:
+    services = build_services(
+        config, analyzer=analyzer, encoder=encoder, classifier=ModelOnly("110")
+    )
+    async with running_services(services):
+        letter = InboundMessage(
+            channel="letter", sender="13800138000", external_id="l1", text="有人一直在我家门外转悠"
+        )
+        result = await services.pipeline.submit_letter(
+            letter, TicketRequest(description=letter.text, request_type="求助")
+        )
+        assert result.ticket is not None
+        assert result.replies[0].action == "transfer:110"
+        async with services.database.read() as session:
+            ticket = await ticket_repo.by_number(session, number=result.ticket.number)
+        assert (ticket.emergency, ticket.urgency) == ("110", "critical")
+        # An enquiry is never flagged on the model's word alone.
+        enquiry = InboundMessage(
+            channel="letter", sender="13900139000", external_id="l2", text="报警回执怎么开"
+        )
+        asked = await services.pipeline.submit_letter(
+            enquiry, TicketRequest(description=enquiry.text, request_type="咨询")
+        )
+        assert asked.replies[0].action is None
 
 
 async def _street_lamp_ticket(services: Services) -> Ticket:

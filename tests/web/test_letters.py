@@ -8,7 +8,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from hotline.services import Services
-from hotline.storage.models import Message, Ticket
+from hotline.storage.models import Message, Role, Ticket
+from hotline.storage.repos import tickets
+from tests.web.conftest import add_user, login
 
 Client = TestClient[Any, Any]
 LETTER = {
@@ -115,3 +117,46 @@ async def test_letter_validation_and_auth(client: Client, app_headers: dict[str,
         "/api/v1/letters", data="hello", headers={**app_headers, "Content-Type": "text/plain"}
     )
     assert text.status == 415
+
+
+async def test_a_letter_describing_an_emergency_refers_and_is_flagged(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    fire = {**LETTER, "title": "着火了", "content": "我家楼下的仓库着火了，烟很大，火越来越大！"}
+    response = await client.post("/api/v1/letters", json=fire, headers=app_headers)
+    assert response.status == 201, await response.text()
+    body = await response.json()
+    (reply,) = body["replies"]
+    # A letter cannot be transferred: the citizen is told to call 119 first, and gets a number.
+    assert reply["text"].startswith("您反映的情况可能是火灾或需要紧急救援，请立即拨打119！")
+    assert body["ticket"]["number"] in reply["text"]
+    assert reply["action"] == "transfer:119"
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+        actions = [e.action for e in await tickets.history(session, ticket_id=ticket.id or 0)]
+    assert (ticket.emergency, ticket.urgency) == ("119", "critical")
+    assert "emergency_flagged" in actions
+    await add_user(services, "boss", Role.SUPERVISOR)
+    boss = await login(client, "boss")
+    flagged = await client.get("/api/v1/staff/tickets?status=all&emergency=true", headers=boss)
+    assert [t["number"] for t in (await flagged.json())["tickets"]] == [ticket.number]
+    bad = await client.get("/api/v1/staff/tickets?emergency=maybe", headers=boss)
+    assert bad.status == 422
+    assert "emergency" in (await bad.json())["error"]["message"]
+
+
+async def test_a_letter_about_fire_safety_is_no_emergency(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    hazard = {**LETTER, "content": "我们小区的消防通道被车堵了好几天，存在火灾隐患，请物业处理。"}
+    response = await client.post("/api/v1/letters", json=hazard, headers=app_headers)
+    assert response.status == 201, await response.text()
+    (reply,) = (await response.json())["replies"]
+    assert "拨打" not in reply["text"]
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.emergency is None
+    await add_user(services, "boss", Role.SUPERVISOR)
+    boss = await login(client, "boss")
+    flagged = await client.get("/api/v1/staff/tickets?status=all&emergency=true", headers=boss)
+    assert (await flagged.json())["total"] == 0

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from hotline.channels.open311.catalog import REQUEST_TYPE_ATTRIBUTE, Service
+from hotline.intake.policy import REFERRALS
 from hotline.intake.status import status_label
 from hotline.nlu.masking import mask_personal_data
 from hotline.storage.models import Ticket, TicketStatus
@@ -111,8 +112,13 @@ def status_notes(ticket: Ticket, merged_into: str | None = None) -> str:
 
 
 def service_notice(ticket: Ticket, timezone: str, merged_into: str | None = None) -> str:
-    """What the client can tell the citizen about the ticket's handling."""
-    notice = f"工单编号 {ticket.number}"
+    """What the client can tell the citizen about the ticket's handling.
+
+    A request that reads like an emergency leads with the referral (请立即拨打119…): the
+    ticket is flagged for supervisors, but the citizen must call the emergency line now.
+    """
+    referral = REFERRALS.get(ticket.emergency or "", "")
+    notice = f"{referral}工单编号 {ticket.number}"
     if TicketStatus(ticket.status) is TicketStatus.MERGED:
         return f"{notice}，{status_notes(ticket, merged_into)}。"
     if ticket.due_at is not None and TicketStatus(ticket.status) not in CLOSED:

@@ -95,6 +95,8 @@ class TicketFilter:
     statuses: tuple[TicketStatus, ...] = ()
     unit_id: int | None = None
     citizen_id: int | None = None
+    #: only tickets flagged as emergencies (letters and forms that read like one)
+    emergency_only: bool = False
     limit: int = 50
     offset: int = 0
     newest_first: bool = False
@@ -111,6 +113,8 @@ async def search(session: AsyncSession, *, where: TicketFilter) -> tuple[list[Ti
         statement = statement.where(Ticket.unit_id == where.unit_id)
     if where.citizen_id is not None:
         statement = statement.where(Ticket.citizen_id == where.citizen_id)
+    if where.emergency_only:
+        statement = statement.where(col(Ticket.emergency).is_not(None))
     total = (
         await session.execute(select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
