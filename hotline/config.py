@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.channels.open311.config import Open311Config
+from hotline.channels.wechat.config import WeChatConfig
 from hotline.errors import ConfigError
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -79,6 +80,7 @@ class ChannelsConfig(_Section):
     app: AppChannelConfig = AppChannelConfig()
     letters: LettersConfig = LettersConfig()
     open311: Open311Config = Open311Config()
+    wechat: WeChatConfig = WeChatConfig()
 
 
 class EncoderConfig(_Section):

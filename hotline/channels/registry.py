@@ -32,10 +32,17 @@ def _open311(config: Config, port: IntakePort) -> ChannelAdapter:
     )
 
 
+def _wechat(config: Config, port: IntakePort) -> ChannelAdapter:
+    from hotline.channels.wechat.adapter import WeChatAdapter
+
+    return WeChatAdapter(config.channels.wechat, port)
+
+
 BUILTIN_CHANNELS: dict[str, tuple[Callable[[Config], bool], ChannelFactory]] = {
     "app": (lambda c: c.channels.app.enabled, _app),
     "letters": (lambda c: c.channels.letters.enabled, _letters),
     "open311": (lambda c: c.channels.open311.enabled, _open311),
+    "wechat": (lambda c: c.channels.wechat.enabled, _wechat),
 }
 
 
