@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from hotline.channels.push import PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
 from hotline.config import Config
@@ -67,6 +68,8 @@ class Services:
     router: RouterStep
     #: the outbox worker running inside this process (SQLite's single process), if any
     worker: Worker | None = None
+    #: pushes to citizens on WeChat running inside this process, if any
+    pusher: PushWorker | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -122,10 +125,12 @@ def build_services(
         hub=hub,
     )
     queries = CitizenQueries(database)
-    worker = build_worker(config, database) if embeds_worker(config, database) else None
+    embedded = embeds_worker(config, database)
+    worker = build_worker(config, database) if embedded else None
+    pusher = build_pusher(config, database) if embedded else None
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
-        worker,
+        worker, pusher,
     )  # fmt: skip
 
 
@@ -138,16 +143,7 @@ def embeds_worker(config: Config, database: Database) -> bool:
 def build_worker(config: Config, database: Database) -> Worker:
     """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
     d = config.dispatch
-    settings = WorkerSettings(
-        batch_size=d.batch_size,
-        concurrency=d.concurrency,
-        lease_seconds=d.lease_seconds,
-        max_attempts=d.max_attempts,
-        backoff_base_seconds=d.backoff_base_seconds,
-        backoff_max_seconds=d.backoff_max_seconds,
-        poll_seconds=d.poll_seconds,
-        sweep_seconds=d.sweep_seconds,
-    )
+    settings = _worker_settings(config)
     smtp = SmtpSettings(
         host=d.smtp.host,
         port=d.smtp.port,
@@ -162,6 +158,33 @@ def build_worker(config: Config, database: Database) -> Worker:
         DeliveryMethod.EMAIL: EmailSender(smtp),
     }
     return Worker(DispatchWorker(database, senders, settings), DeadlineSweeper(database))
+
+
+def build_pusher(config: Config, database: Database) -> PushWorker | None:
+    """Pushes to citizens on channels with an API (WeChat), when one is enabled."""
+    wechat = config.channels.wechat
+    if not wechat.enabled:
+        return None
+    from hotline.channels.wechat.api import WeChatApi
+
+    api = WeChatApi(
+        app_id=wechat.app_id, app_secret=wechat.app_secret, base_url=wechat.api_base_url
+    )
+    return PushWorker(database, {"wechat": api}, _worker_settings(config))
+
+
+def _worker_settings(config: Config) -> WorkerSettings:
+    d = config.dispatch
+    return WorkerSettings(
+        batch_size=d.batch_size,
+        concurrency=d.concurrency,
+        lease_seconds=d.lease_seconds,
+        max_attempts=d.max_attempts,
+        backoff_base_seconds=d.backoff_base_seconds,
+        backoff_max_seconds=d.backoff_max_seconds,
+        poll_seconds=d.poll_seconds,
+        sweep_seconds=d.sweep_seconds,
+    )
 
 
 def _knowledge(
@@ -192,6 +215,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         sequence_digits=config.intake.ticket_sequence_digits,
         max_text_chars=config.intake.max_text_chars,
         duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
+        push_channels=frozenset({"wechat"} if config.channels.wechat.enabled else ()),
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,
@@ -207,12 +231,16 @@ async def start_services(services: Services) -> None:
         await services.knowledge_index.start()
     if services.worker is not None:
         services.worker.start()
+    if services.pusher is not None:
+        services.pusher.start()
 
 
 async def stop_services(services: Services) -> None:
     """Stop background work, save the index, close the database (in that order)."""
     if services.worker is not None:
         await services.worker.stop()
+    if services.pusher is not None:
+        await services.pusher.stop()
     if services.knowledge_index is not None:
         await services.knowledge_index.stop()
     if (rules := live_rules(services.router)) is not None:

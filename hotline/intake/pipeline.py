@@ -32,7 +32,7 @@ from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
-from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import citizens, conversations, pushes
 from hotline.storage.repos import tickets as ticket_repo
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class IntakeSettings:
     #: a report of an open matter within this window is linked to it; zero disables
     duplicate_window: timedelta = timedelta(hours=72)
     policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
+    #: channels whose later messages are pushed through their API (a ``citizen_push`` row)
+    push_channels: frozenset[str] = frozenset()
 
 
 class IntakePipeline:
@@ -174,7 +176,7 @@ class IntakePipeline:
         pushes a message that could still be rolled back.
         """
         conversation = await conversations.get(session, conversation_id=conversation_id)
-        return await conversations.add_message(
+        message = await conversations.add_message(
             session,
             conversation=conversation,
             direction=Direction.OUTBOUND,
@@ -182,6 +184,9 @@ class IntakePipeline:
             author=author,
             ticket_id=ticket_id,
         )
+        if conversation.channel in self._settings.push_channels:
+            await pushes.enqueue(session, message=message, conversation=conversation)
+        return message
 
     def announce(self, messages: list[Message]) -> None:
         """Count committed outbound messages and wake the channels that push them."""

@@ -36,6 +36,7 @@ from tests.conftest import API_KEY, make_config
 ClientFactory = Callable[[Application], Awaitable[TestClient[Any, Any]]]
 Client = TestClient[Any, Any]
 PATH = "/channels/wechat"
+WECHAT = {"enabled": True, "token": TOKEN, "app_id": APP_ID, "app_secret": "s3cret"}
 
 
 async def _services(
@@ -46,7 +47,7 @@ async def _services(
         database_url,
         channels={
             "app": {"api_key": API_KEY},
-            "wechat": {"enabled": True, "token": TOKEN, **wechat},
+            "wechat": {**WECHAT, **wechat},
         },
         knowledge={"enabled": False},
     )
@@ -71,9 +72,7 @@ async def client(services: Services, aiohttp_client: ClientFactory) -> Client:
 async def safe_services(
     tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
 ) -> AsyncIterator[Services]:
-    built = await _services(
-        tmp_path, database_url, analyzer, encoder, app_id=APP_ID, encoding_aes_key=AES_KEY
-    )
+    built = await _services(tmp_path, database_url, analyzer, encoder, encoding_aes_key=AES_KEY)
     yield built
     await built.database.dispose()
 
@@ -302,12 +301,14 @@ def test_a_long_reply_is_cut_to_what_wechat_shows() -> None:
 
 
 def test_an_enabled_account_needs_its_secrets() -> None:
-    base = {"channels": {"app": {"api_key": "k"}, "wechat": {"enabled": True}}}
+    def config(**wechat: Any) -> None:
+        parse_config({"channels": {"app": {"api_key": "k"}, "wechat": wechat}}, env={})
+
     with pytest.raises(ConfigError, match=r"channels\.wechat\.token"):
-        parse_config(base, env={})
-    safe = {"enabled": True, "token": "t", "encoding_aes_key": AES_KEY}
-    with pytest.raises(ConfigError, match=r"channels\.wechat\.app_id"):
-        parse_config({"channels": {"app": {"api_key": "k"}, "wechat": safe}}, env={})
-    short = {**safe, "app_id": APP_ID, "encoding_aes_key": "tooshort"}
+        config(enabled=True)
+    with pytest.raises(ConfigError, match=r"channels\.wechat\.app_secret"):
+        config(enabled=True, token="t", app_id=APP_ID)
     with pytest.raises(ConfigError, match=r"channels\.wechat\.encoding_aes_key"):
-        parse_config({"channels": {"app": {"api_key": "k"}, "wechat": short}}, env={})
+        config(**WECHAT, encoding_aes_key="tooshort")
+    config(**WECHAT, encoding_aes_key=AES_KEY)
+    config(enabled=False)

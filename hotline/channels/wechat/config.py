@@ -22,6 +22,9 @@ class WeChatConfig(BaseModel):
     token: str = ""
     #: the account's AppID; safe mode checks it inside every encrypted message
     app_id: str = ""
+    #: the AppSecret, for the API that pushes later messages (agents' replies, resolutions)
+    app_secret: str = ""
+    api_base_url: str = Field("https://api.weixin.qq.com", pattern=r"^https?://\S+$")
     #: the 43-character EncodingAESKey; set it for safe mode, leave it empty for plain mode
     encoding_aes_key: str = ""
     #: a push whose timestamp is further than this from our clock is refused (replayed requests)
@@ -43,9 +46,12 @@ class WeChatConfig(BaseModel):
                 "channels.wechat.token: the WeChat channel is enabled without its Token; set "
                 "it from the environment (token: ${HOTLINE_WECHAT_TOKEN}) or disable the channel"
             )
+        if not self.app_id or not self.app_secret:
+            raise ValueError(
+                "channels.wechat.app_secret: the WeChat channel needs the account's app_id and "
+                "app_secret to push agents' replies and resolutions; set both from the environment"
+            )
         if self.encoding_aes_key:
-            if not self.app_id:
-                raise ValueError("channels.wechat.app_id: safe mode needs the account's AppID")
             try:
                 aes_key(self.encoding_aes_key)
             except ConfigError as e:

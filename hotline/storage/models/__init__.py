@@ -24,6 +24,7 @@ from hotline.storage.models.knowledge import (
     KnowledgeVersion,
 )
 from hotline.storage.models.open311 import Open311Key
+from hotline.storage.models.push import CitizenPush, PushStatus
 from hotline.storage.models.routing import RoutingRuleSet
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
 from hotline.storage.models.tickets import (
@@ -39,6 +40,7 @@ __all__ = [
     "AuthToken",
     "ChangeAction",
     "Citizen",
+    "CitizenPush",
     "ClassificationFeedback",
     "ContactKind",
     "ContactPoint",
@@ -58,6 +60,7 @@ __all__ = [
     "KnowledgeVersion",
     "Message",
     "Open311Key",
+    "PushStatus",
     "Role",
     "RoutingRuleSet",
     "StaffUser",

@@ -1,0 +1,185 @@
+"""Pushing stored messages to citizens on channels that have an API (WeChat's 客服消息).
+
+The intake writes a ``citizen_push`` row (:func:`hotline.storage.repos.pushes.enqueue`) in the
+transaction that stores an agent's reply or a resolution for such a channel. Workers lease due
+rows the way the dispatch outbox does (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN
+IMMEDIATE`` on SQLite), push them outside any transaction, and store the outcome only while
+they still hold the lease; a worker that dies leaves its rows to the next lease (WeChat has no
+idempotency key, so such a row may reach the citizen twice). A refusal the channel says is
+final (the citizen unfollowed, the 48-hour reply window closed) dead-letters the row at once;
+anything else is retried with backoff and dead-lettered after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from hotline.errors import StorageUnavailable
+from hotline.routing.worker import WorkerSettings, backoff, worker_name
+from hotline.storage.db import Database
+from hotline.storage.models import CitizenPush, Message, PushStatus
+from hotline.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PushFailed(Exception):
+    """The channel did not take the message; ``final`` when retrying cannot help."""
+
+    def __init__(self, reason: str, *, final: bool = False) -> None:
+        super().__init__(reason)
+        self.final = final
+
+
+class Pusher(Protocol):
+    async def push(self, address: str, text: str) -> None:
+        """Deliver ``text`` to the citizen at ``address``; raise ``PushFailed`` otherwise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class PushReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+class PushWorker:
+    """Claims, pushes and settles ``citizen_push`` rows; ``pushers`` maps a channel to its API."""
+
+    def __init__(
+        self,
+        database: Database,
+        pushers: Mapping[str, Pusher],
+        settings: WorkerSettings | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.pushers = dict(pushers)
+        self.settings = settings or WorkerSettings()
+        self.name = name or worker_name()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> PushReport:
+        claimed = await self._claim()
+        report = PushReport(claimed=len(claimed))
+        step = self.settings.concurrency
+        for start in range(0, len(claimed), step):
+            chunk = claimed[start : start + step]
+            outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in chunk))
+            await self._settle(list(zip((p for p, _ in chunk), outcomes, strict=True)), report)
+        if report.failed or report.dead:
+            log.warning("push.failures failed=%d dead=%d", report.failed, report.dead)
+        return report
+
+    async def _attempt(self, push: CitizenPush, text: str) -> PushFailed | None:
+        pusher = self.pushers.get(push.channel)
+        if pusher is None:
+            return PushFailed(f"no pusher for channel {push.channel}")
+        try:
+            await pusher.push(push.address, text)
+        except PushFailed as e:
+            return e
+        return None
+
+    async def _claim(self) -> list[tuple[CitizenPush, str]]:
+        now = utcnow()
+        due = (
+            select(col(CitizenPush.id))
+            .where(CitizenPush.status == PushStatus.PENDING)
+            .where(col(CitizenPush.channel).in_(list(self.pushers)))
+            .where(col(CitizenPush.next_attempt_at) <= now)
+            .where(col(CitizenPush.locked_until).is_(None) | (col(CitizenPush.locked_until) < now))
+            .order_by(col(CitizenPush.next_attempt_at), col(CitizenPush.id))
+            .limit(self.settings.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        lease = (
+            update(CitizenPush)
+            .where(col(CitizenPush.id).in_(due.scalar_subquery()))
+            .values(
+                locked_by=self.name,
+                locked_until=now + timedelta(seconds=self.settings.lease_seconds),
+                attempts=col(CitizenPush.attempts) + 1,
+            )
+            .returning(CitizenPush)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.database.session() as session:
+            rows = sorted((await session.execute(lease)).scalars(), key=lambda p: p.id or 0)
+            if not rows:
+                return []
+            ids = [row.message_id for row in rows]
+            found = await session.execute(
+                select(Message.id, Message.text).where(col(Message.id).in_(ids))
+            )
+            texts: dict[int | None, str] = dict(found.all())
+        return [(row, texts[row.message_id]) for row in rows]
+
+    async def _settle(
+        self, outcomes: list[tuple[CitizenPush, PushFailed | None]], report: PushReport
+    ) -> None:
+        now = utcnow()
+        mine = col(CitizenPush.locked_by) == self.name
+        async with self.database.session() as session:
+            for push, failure in outcomes:
+                values: dict[str, object] = {"locked_by": None, "locked_until": None}
+                if failure is None:
+                    values |= {"status": PushStatus.SENT, "sent_at": now, "last_error": None}
+                    report.sent += 1
+                elif failure.final or push.attempts >= self.settings.max_attempts:
+                    values |= {"status": PushStatus.DEAD, "last_error": str(failure)[:500]}
+                    report.dead += 1
+                else:
+                    retry_at = now + backoff(push.attempts, self.settings)
+                    values |= {"next_attempt_at": retry_at, "last_error": str(failure)[:500]}
+                    report.failed += 1
+                await session.execute(
+                    update(CitizenPush)
+                    .where((col(CitizenPush.id) == push.id) & mine)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+
+    # -- running in the background -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="citizen-push")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for pusher in self.pushers.values():
+            await pusher.close()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = await self.run_once()
+            except StorageUnavailable as e:
+                log.warning("push.database_unavailable: %s", e.message)
+                report = PushReport()
+            except Exception:  # one bad batch must not end the loop; its leases run out
+                log.exception("push.batch_failed")
+                report = PushReport()
+            if report.claimed < self.settings.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.settings.poll_seconds)

@@ -1,0 +1,48 @@
+"""Messages owed to citizens on channels that push (WeChat): a delivery outbox.
+
+A channel that answers in the citizen's own request (the app, a WeChat passive reply) needs
+nothing more. What is written later (an agent's reply, the resolution 办结) must be pushed
+through the channel's API; the row is added in the transaction that stores the message, so a
+message is never stored without its push, and workers deliver it with retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String
+from sqlmodel import Field, SQLModel
+
+from hotline.storage.types import UTCDateTime, utcnow
+
+
+class PushStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"  # the channel's API accepted it
+    DEAD = "dead"  # refused for good (the citizen unfollowed, the reply window closed) or gave up
+
+
+class CitizenPush(SQLModel, table=True):
+    __tablename__ = "citizen_push"
+    __table_args__ = (Index("ix_citizen_push_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    channel: str = Field(max_length=32)
+    #: the channel's address for the citizen (an openid)
+    address: str = Field(max_length=255)
+    status: PushStatus = Field(default=PushStatus.PENDING, sa_type=String(16))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    locked_by: str | None = Field(default=None, max_length=64)
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -1,0 +1,183 @@
+"""Later messages to WeChat citizens (agents' replies, resolutions) are pushed through the
+customer-service API from an outbox written with the message."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from aiohttp.web import Application
+from sqlalchemy import select
+
+from hotline.channels.push import PushWorker
+from hotline.channels.wechat.api import WeChatApi
+from hotline.intake.messages import InboundMessage
+from hotline.routing.worker import WorkerSettings
+from hotline.services import Services, build_services
+from hotline.storage.models import CitizenPush, PushStatus
+from hotline.storage.types import utcnow
+from tests.channels.fake_wechat_api import FakeWeChatApi
+from tests.channels.wechat_platform import APP_ID, TOKEN
+from tests.conftest import API_KEY, make_config
+
+SECRET = "app-s3cret"
+
+
+@pytest.fixture
+async def fake(
+    aiohttp_server: Callable[[Application], Awaitable[TestServer]],
+) -> tuple[FakeWeChatApi, str]:
+    api = FakeWeChatApi(APP_ID, SECRET)
+    server = await aiohttp_server(api.app())
+    return api, str(server.make_url(""))
+
+
+@pytest.fixture
+async def services(
+    tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
+) -> AsyncIterator[Services]:
+    wechat = {"enabled": True, "token": TOKEN, "app_id": APP_ID, "app_secret": SECRET}
+    config = make_config(
+        tmp_path,
+        database_url,
+        channels={"app": {"api_key": API_KEY}, "wechat": wechat},
+        knowledge={"enabled": False},
+    )
+    built = build_services(config, analyzer=analyzer, encoder=encoder)
+    yield built
+    await built.database.dispose()
+
+
+def worker(services: Services, base_url: str, **settings: Any) -> PushWorker:
+    api = WeChatApi(app_id=APP_ID, app_secret=SECRET, base_url=base_url)
+    return PushWorker(services.database, {"wechat": api}, WorkerSettings(**settings), name="w1")
+
+
+async def conversation_of(services: Services, openid: str, channel: str = "wechat") -> str:
+    message = InboundMessage(channel=channel, sender=openid, external_id=f"{openid}-1", text="你好")
+    return (await services.pipeline.submit(message)).conversation_id
+
+
+async def pushes(services: Services) -> list[CitizenPush]:
+    async with services.database.read() as session:
+        return list((await session.execute(select(CitizenPush).order_by(CitizenPush.id))).scalars())
+
+
+async def test_an_agents_reply_is_pushed_once(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-citizen-1")
+    assert await pushes(services) == []  # the greeting went back as the passive reply
+    await services.pipeline.send_agent_reply(
+        conversation_id=conversation, text="您好，您反映的问题已转交城管部门。", agent="a1"
+    )
+    (queued,) = await pushes(services)
+    assert (queued.status, queued.address) == (PushStatus.PENDING, "o-citizen-1")
+    runner = worker(services, url)
+    report = await runner.run_once()
+    assert (report.claimed, report.sent) == (1, 1)
+    assert api.sent == [
+        {
+            "touser": "o-citizen-1",
+            "msgtype": "text",
+            "text": {"content": "您好，您反映的问题已转交城管部门。"},
+        }
+    ]
+    (done,) = await pushes(services)
+    assert done.status == PushStatus.SENT
+    assert (await runner.run_once()).claimed == 0
+    await runner.stop()
+
+
+async def test_an_expired_token_is_fetched_again_and_the_push_goes_through(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-2")
+    runner = worker(services, url)
+    for text in ("第一条", "第二条"):
+        await services.pipeline.send_agent_reply(conversation_id=conversation, text=text, agent="a")
+    api.script = [42001]  # the first send finds the token expired
+    report = await runner.run_once()
+    assert report.sent == 2
+    assert [m["text"]["content"] for m in api.sent] == ["第一条", "第二条"]
+    assert api.tokens_issued == 2  # one at first, one after the expiry; the rest cached
+    await runner.stop()
+
+
+async def test_a_closed_reply_window_is_final_and_an_outage_is_retried(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-3")
+    runner = worker(services, url, backoff_base_seconds=30.0)
+    await services.pipeline.send_agent_reply(conversation_id=conversation, text="a", agent="x")
+    api.script = [45015]  # more than 48 hours since the citizen last wrote
+    assert (await runner.run_once()).dead == 1
+    await services.pipeline.send_agent_reply(conversation_id=conversation, text="b", agent="x")
+    api.script = ["http:502"]
+    assert (await runner.run_once()).failed == 1
+    dead, retried = await pushes(services)
+    assert dead.status == PushStatus.DEAD
+    assert "45015" in (dead.last_error or "")
+    assert retried.status == PushStatus.PENDING
+    assert retried.attempts == 1
+    assert retried.next_attempt_at > utcnow() + timedelta(seconds=20)
+    assert "502" in (retried.last_error or "")
+    assert (await runner.run_once()).claimed == 0  # not due yet
+    await runner.stop()
+
+
+async def test_after_max_attempts_a_push_is_dead_lettered(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-4")
+    runner = worker(services, url, max_attempts=2, backoff_base_seconds=0.0)
+    await services.pipeline.send_agent_reply(conversation_id=conversation, text="a", agent="x")
+    api.script = ["http:500", "http:500"]
+    assert (await runner.run_once()).failed == 1
+    assert (await runner.run_once()).dead == 1
+    (row,) = await pushes(services)
+    assert (row.status, row.attempts) == (PushStatus.DEAD, 2)
+    await runner.stop()
+
+
+async def test_an_unreachable_api_leaves_the_push_pending(services: Services) -> None:
+    conversation = await conversation_of(services, "o-5")
+    await services.pipeline.send_agent_reply(conversation_id=conversation, text="a", agent="x")
+    runner = worker(services, "http://127.0.0.1:9", backoff_base_seconds=60.0)
+    assert (await runner.run_once()).failed == 1
+    (row,) = await pushes(services)
+    assert row.status == PushStatus.PENDING
+    assert "unreachable" in (row.last_error or "")
+    await runner.stop()
+
+
+async def test_other_channels_are_not_pushed(services: Services) -> None:
+    conversation = await conversation_of(services, "app-user", channel="app")
+    await services.pipeline.send_agent_reply(conversation_id=conversation, text="a", agent="x")
+    assert await pushes(services) == []
+
+
+async def test_the_embedded_pusher_runs_with_the_server(
+    tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
+) -> None:
+    wechat = {"enabled": True, "token": TOKEN, "app_id": APP_ID, "app_secret": SECRET}
+    channels = {"app": {"api_key": API_KEY}, "wechat": wechat}
+    embedded = make_config(
+        tmp_path, database_url, channels=channels, dispatch={"embedded": "always"}
+    )
+    built = build_services(embedded, analyzer=analyzer, encoder=encoder)
+    assert built.pusher is not None
+    assert built.pusher.pushers.keys() == {"wechat"}
+    await built.database.dispose()
+    without = make_config(tmp_path, database_url, dispatch={"embedded": "always"})
+    plain = build_services(without, analyzer=analyzer, encoder=encoder)
+    assert plain.pusher is None
+    await plain.database.dispose()
