@@ -9,8 +9,8 @@ Webhook requests are ``POST`` with the JSON payload as the body and these header
   after the receiver answered but before the success was stored sends again);
 * ``X-Hotline-Event: ticket.dispatched`` (or ``ticket.warning``, ``ticket.escalated``).
 
-Any 2xx answer is success; anything else, a timeout or a refused connection is a failure that the
-worker retries with backoff.
+Any 2xx answer is success; anything else (a redirect is not followed), a timeout or a refused
+connection is a failure that the worker retries with backoff.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from hotline.storage.models import Dispatch, Unit
 SIGNATURE_HEADER = "X-Hotline-Signature"
 DELIVERY_HEADER = "X-Hotline-Delivery"
 EVENT_HEADER = "X-Hotline-Event"
+#: how much of a refusing answer is kept in ``last_error``
+ERROR_EXCERPT_BYTES = 200
 
 KIND_SUBJECTS = {
     "ticket.dispatched": "【12345派单】",
@@ -88,10 +90,16 @@ class WebhookSender:
         }
         session = self._client()
         try:
-            async with session.post(unit.webhook_url, data=body, headers=headers) as response:
+            # A redirect is not a delivery: aiohttp would follow a 302 with a GET (dropping the
+            # body) and call the landing page's 200 a success.
+            async with session.post(
+                unit.webhook_url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 if 200 <= response.status < 300:
                     return
-                text = (await response.text(errors="replace"))[:200]
+                # Only the start of the answer: an error page may be huge or never end.
+                head = await response.content.read(ERROR_EXCERPT_BYTES)
+                text = head.decode("utf-8", errors="replace")
                 raise DeliveryFailed(f"HTTP {response.status} from {unit.webhook_url}: {text}")
         except (aiohttp.ClientError, TimeoutError) as e:
             raise DeliveryFailed(f"{type(e).__name__} posting to {unit.webhook_url}: {e}") from e
@@ -124,7 +132,9 @@ def email_of(dispatch: Dispatch, unit: Unit, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = unit.email or ""
     subject = KIND_SUBJECTS.get(str(dispatch.kind), "【12345】")
-    message["Subject"] = f"{subject}{ticket.get('number')} {ticket.get('title', '')}"
+    # A letter's title may hold line breaks, which a header must not.
+    title = " ".join(str(ticket.get("title", "")).splitlines())
+    message["Subject"] = f"{subject}{ticket.get('number')} {title}"
     message["X-Hotline-Delivery"] = str(dispatch.id)
     lines = [
         f"{unit.name}：",

@@ -114,6 +114,9 @@ async def retry(session: AsyncSession, *, dispatch_id: int, actor: str) -> Dispa
         raise NotFound(f"dispatch {dispatch_id} does not exist")
     if dispatch.status != DispatchStatus.DEAD:
         raise Conflict(f"dispatch {dispatch_id} is {dispatch.status}; only dead ones are retried")
+    # The counter starts over; the history line keeps what was tried before.
+    last = dispatch.last_error or "（未记录）"
+    tried = f"此前已投递{dispatch.attempts}次均失败，最后一次：{last}"
     dispatch.status = DispatchStatus.PENDING
     dispatch.attempts = 0
     dispatch.next_attempt_at = utcnow()
@@ -127,6 +130,7 @@ async def retry(session: AsyncSession, *, dispatch_id: int, actor: str) -> Dispa
             actor=actor,
             action="dispatch_retried",
             to_value=str(dispatch.id),
+            note=tried,
         )
     await session.flush()
     return dispatch

@@ -116,6 +116,12 @@ class DispatchWorker:
         step = self.settings.concurrency
         for start in range(0, len(claimed), step):
             chunk = claimed[start : start + step]
+            if start:
+                # The batch was leased at once: a later chunk's lease may have run out while the
+                # earlier ones were sent, and another worker may have taken (or sent) its rows.
+                chunk = await self._renew(chunk)
+                if not chunk:
+                    continue
             outcomes = await asyncio.gather(*(self._attempt(d, u) for d, u in chunk))
             await self._settle(outcomes, {d.id: d.attempts for d, _ in chunk}, report)
         if report.failed or report.dead:
@@ -136,6 +142,11 @@ class DispatchWorker:
             await sender.send(dispatch, unit)
         except DeliveryFailed as e:
             return _Outcome(dispatch.id, str(e)[:500])
+        except Exception as e:
+            # A bug in a sender fails only this dispatch (retried, then dead-lettered). Raised out
+            # of the gather it would leave the whole batch leased and unsettled, again and again.
+            log.exception("dispatch.sender_error dispatch=%s", dispatch.id)
+            return _Outcome(dispatch.id, f"{type(e).__name__}: {e}"[:500])
         return _Outcome(dispatch.id, None)
 
     async def _claim(self) -> list[tuple[Dispatch, Unit]]:
@@ -172,6 +183,21 @@ class DispatchWorker:
             units = {u.id: u for u in found.scalars()}
         return [(row, units[row.unit_id]) for row in rows]
 
+    async def _renew(self, chunk: list[tuple[Dispatch, Unit]]) -> list[tuple[Dispatch, Unit]]:
+        """Extend the lease on the rows of ``chunk`` this worker still holds: only those are due."""
+        statement = (
+            update(Dispatch)
+            .where(col(Dispatch.id).in_([d.id for d, _ in chunk]))
+            .where(col(Dispatch.locked_by) == self.name)
+            .where(col(Dispatch.status) == DispatchStatus.PENDING)
+            .values(locked_until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
+            .returning(col(Dispatch.id))
+            .execution_options(synchronize_session=False)
+        )
+        async with self.database.session() as session:
+            held = set((await session.execute(statement)).scalars())
+        return [(d, u) for d, u in chunk if d.id in held]
+
     async def _settle(
         self, outcomes: Sequence[_Outcome], attempts: Mapping[int | None, int], report: BatchReport
     ) -> None:
@@ -182,7 +208,7 @@ class DispatchWorker:
         delivered = [o.dispatch_id for o in outcomes if o.error is None]
         async with self.database.session() as session:
             if delivered:
-                await session.execute(
+                stored = await session.execute(
                     update(Dispatch)
                     .where(col(Dispatch.id).in_(delivered) & mine)
                     .values(
@@ -191,27 +217,34 @@ class DispatchWorker:
                         last_error=None,
                         **released,
                     )
+                    .returning(col(Dispatch.id))
                     .execution_options(synchronize_session=False)
                 )
-                report.delivered += len(delivered)
+                report.delivered += len(stored.scalars().all())
             for outcome in outcomes:
                 if outcome.error is None:
                     continue
                 values: dict[str, object] = {"last_error": outcome.error, **released}
-                if attempts[outcome.dispatch_id] >= self.settings.max_attempts:
+                dead = attempts[outcome.dispatch_id] >= self.settings.max_attempts
+                if dead:
                     values["status"] = DispatchStatus.DEAD
-                    report.dead += 1
-                    await self._record_dead(session, outcome)
                 else:
                     retry = backoff(attempts[outcome.dispatch_id], self.settings)
                     values["next_attempt_at"] = now + retry
-                    report.failed += 1
-                await session.execute(
+                stored = await session.execute(
                     update(Dispatch)
                     .where((col(Dispatch.id) == outcome.dispatch_id) & mine)
                     .values(**values)
+                    .returning(col(Dispatch.id))
                     .execution_options(synchronize_session=False)
                 )
+                if stored.scalar_one_or_none() is None:
+                    continue  # the lease ran out and another worker has the row: its outcome counts
+                if dead:
+                    report.dead += 1
+                    await self._record_dead(session, outcome)
+                else:
+                    report.failed += 1
 
     async def _record_dead(self, session: AsyncSession, outcome: _Outcome) -> None:
         """The ticket's history says its unit was never reached; supervisors list dead letters."""

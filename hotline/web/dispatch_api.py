@@ -156,7 +156,8 @@ async def overdue(request: web.Request) -> web.Response:
 
 def _path_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise NotFound(f"queue item {raw} does not exist")
     return int(raw)
 

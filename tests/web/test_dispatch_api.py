@@ -144,3 +144,30 @@ async def test_overdue_report_lists_escalated_tickets_per_unit(
     await get(client, staff["agent"], "/api/v1/staff/reports/overdue", 403)
     kinds = [i["kind"] for i in (await get(client, staff["cg"], QUEUE))["items"]]
     assert kinds == ["ticket.dispatched", "ticket.escalated"]
+
+
+async def test_a_retry_keeps_the_failed_attempts_in_the_history(
+    client: Client, services: Services, app_headers: Headers
+) -> None:
+    staff = await make_staff(client, services)
+    number = await dispatched(client, staff, app_headers)
+    async with services.database.session() as session:
+        await session.execute(
+            update(Dispatch).values(status=DispatchStatus.DEAD, attempts=8, last_error="HTTP 500")
+        )
+    [item] = (await get(client, staff["boss"], "/api/v1/staff/dispatches?status=dead"))["items"]
+    await post(client, staff["boss"], f"/api/v1/staff/dispatches/{item['id']}/retry")
+    line = (await history(client, staff["boss"], number))[-1]
+    assert line["action"] == "dispatch_retried"
+    # The counter starts over; what the supervisor retried stays on record.
+    assert "8次" in (line["note"] or "")
+    assert "HTTP 500" in (line["note"] or "")
+
+
+async def test_non_ascii_digits_in_an_id_are_not_found(
+    client: Client, services: Services, app_headers: Headers
+) -> None:
+    staff = await make_staff(client, services)
+    await dispatched(client, staff, app_headers)
+    await post(client, staff["cg"], f"{QUEUE}/%C2%B2/ack", 404)  # "²" is a digit to isdigit()
+    await post(client, staff["boss"], "/api/v1/staff/dispatches/%C2%B2/retry", 404)
