@@ -94,6 +94,11 @@ class PushWorker:
             await pusher.push(push.address, text)
         except PushFailed as e:
             return e
+        except Exception as e:
+            # A bug in a pusher fails only this row; out of the gather it would leave the whole
+            # batch leased and unsettled (the dispatch worker learnt this the hard way).
+            log.exception("push.pusher_error push=%s", push.id)
+            return PushFailed(f"{type(e).__name__}: {e}")
         return None
 
     async def _claim(self) -> list[tuple[CitizenPush, str]]:
@@ -140,20 +145,26 @@ class PushWorker:
                 values: dict[str, object] = {"locked_by": None, "locked_until": None}
                 if failure is None:
                     values |= {"status": PushStatus.SENT, "sent_at": now, "last_error": None}
-                    report.sent += 1
                 elif failure.final or push.attempts >= self.settings.max_attempts:
                     values |= {"status": PushStatus.DEAD, "last_error": str(failure)[:500]}
-                    report.dead += 1
                 else:
                     retry_at = now + backoff(push.attempts, self.settings)
                     values |= {"next_attempt_at": retry_at, "last_error": str(failure)[:500]}
-                    report.failed += 1
-                await session.execute(
+                stored = await session.execute(
                     update(CitizenPush)
                     .where((col(CitizenPush.id) == push.id) & mine)
                     .values(**values)
+                    .returning(col(CitizenPush.id))
                     .execution_options(synchronize_session=False)
                 )
+                if stored.scalar_one_or_none() is None:
+                    continue  # the lease ran out and another worker has the row
+                if failure is None:
+                    report.sent += 1
+                elif values.get("status") == PushStatus.DEAD:
+                    report.dead += 1
+                else:
+                    report.failed += 1
 
     # -- running in the background -----------------------------------------------------------
 

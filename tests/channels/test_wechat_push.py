@@ -3,6 +3,7 @@ customer-service API from an outbox written with the message."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from hotline.channels.push import PushWorker
 from hotline.channels.wechat.api import WeChatApi
+from hotline.cli.main import cli
+from hotline.config import load_config
 from hotline.intake.messages import InboundMessage
 from hotline.routing.worker import WorkerSettings
 from hotline.services import Services, build_services
@@ -22,7 +26,7 @@ from hotline.storage.models import CitizenPush, PushStatus
 from hotline.storage.types import utcnow
 from tests.channels.fake_wechat_api import FakeWeChatApi
 from tests.channels.wechat_platform import APP_ID, TOKEN
-from tests.conftest import API_KEY, make_config
+from tests.conftest import API_KEY, make_config, shipped_config_without_classifier
 
 SECRET = "app-s3cret"
 
@@ -181,3 +185,56 @@ async def test_the_embedded_pusher_runs_with_the_server(
     plain = build_services(without, analyzer=analyzer, encoder=encoder)
     assert plain.pusher is None
     await plain.database.dispose()
+
+
+def test_hotline_worker_pushes_what_the_server_queued(
+    database_url: str, tmp_path: Path, analyzer: Any, encoder: Any
+) -> None:
+    """The PostgreSQL layout: the server queues, a separate ``hotline worker`` pushes."""
+    shipped = shipped_config_without_classifier(tmp_path).read_text(encoding="utf-8")
+    wechat_off = "  wechat:\n    # A WeChat"
+    assert wechat_off in shipped
+
+    async def scenario() -> tuple[str, list[dict[str, Any]]]:
+        api = FakeWeChatApi(APP_ID, SECRET)
+        server = TestServer(api.app())
+        await server.start_server()
+        text = shipped.replace(
+            "    enabled: false\n    token: ${HOTLINE_WECHAT_TOKEN",
+            "    enabled: true\n    token: ${HOTLINE_WECHAT_TOKEN",
+        )
+        text = text.replace(
+            "api_base_url: https://api.weixin.qq.com", f"api_base_url: {server.make_url('')}"
+        )
+        path = tmp_path / "wechat.yml"
+        path.write_text(text, encoding="utf-8")
+        env = {
+            "HOTLINE_DATABASE_URL": database_url,
+            "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+            "HOTLINE_APP_API_KEY": API_KEY,
+            "HOTLINE_CONFIG": str(path),
+            "HOTLINE_WECHAT_TOKEN": TOKEN,
+            "HOTLINE_WECHAT_APP_ID": APP_ID,
+            "HOTLINE_WECHAT_APP_SECRET": SECRET,
+        }
+        runner = CliRunner()
+        try:
+            init = await asyncio.to_thread(runner.invoke, cli, ["init"], env=env)
+            assert init.exit_code == 0, init.output
+            services = build_services(load_config(path, env), analyzer=analyzer, encoder=encoder)
+            try:
+                conversation = await conversation_of(services, "o-cli")
+                await services.pipeline.send_agent_reply(
+                    conversation_id=conversation, text="已为您登记。", agent="a"
+                )
+            finally:
+                await services.database.dispose()
+            result = await asyncio.to_thread(runner.invoke, cli, ["worker", "--once"], env=env)
+            assert result.exit_code == 0, result.output
+            return result.output, api.sent
+        finally:
+            await server.close()
+
+    output, sent = asyncio.run(scenario())
+    assert "pushed 1 to citizens, failed 0 (will retry), dead-lettered 0" in output
+    assert [(m["touser"], m["text"]["content"]) for m in sent] == [("o-cli", "已为您登记。")]
