@@ -77,6 +77,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class MaskedTextFormatter(logging.Formatter):
+    """The plain-text format, with tracebacks masked too (they quote values from the frames)."""
+
+    def formatException(self, ei: Any) -> str:
+        return mask_personal_data(super().formatException(ei))
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Install one masked handler on the root logger (called from ``main()`` only)."""
     handler = logging.StreamHandler()
@@ -84,7 +91,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(MaskedTextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -157,7 +157,8 @@ def build_worker(config: Config, database: Database) -> Worker:
         DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
         DeliveryMethod.EMAIL: EmailSender(smtp),
     }
-    return Worker(DispatchWorker(database, senders, settings), DeadlineSweeper(database))
+    sweeper = DeadlineSweeper(database, batch=settings.sweep_batch)
+    return Worker(DispatchWorker(database, senders, settings), sweeper)
 
 
 def build_pusher(config: Config, database: Database) -> PushWorker | None:

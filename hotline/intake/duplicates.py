@@ -11,16 +11,20 @@ configured window after the original, and concerns **the same place**:
   address states, in this order:
 
   1. a street address found by the NLU's address patterns: ``望江路18号``, ``阳光小区3栋2单元``,
-     a crossing (``解放路与胜利路交叉口`` = ``胜利路和解放路路口``), a village;
+     a crossing (``解放路与胜利路交叉口`` = ``胜利路和解放路路口``), a village; on a road that
+     crosses districts only together with the one district the address names, as in 4;
   2. a gazetteer landmark (``市一医院`` = ``临江市第一人民医院``, aliases resolved);
   3. a gazetteer community (``望江社区``);
   4. a gazetteer road; a road that crosses districts only together with the one district the
      address names (``江北区人民路`` ≠ ``江南区人民路``; a bare ``人民路`` is no place);
   5. an address naming nothing the gazetteer or the patterns know: its normalised text
      (full-width folded, spaces and punctuation removed, the city's name dropped), unless it is
-     relative to the speaker (``我家楼下``, ``这里``) or shorter than four characters.
+     relative to the speaker (``我家楼下``, ``这里``), shorter than four characters or only
+     digits; a gap between two digits stays (``3-12`` ≠ ``31-2``).
 
-  An address naming only a district or a street (街道) is too coarse to be a place.
+  A number left outside every place found (``望江社区12栋``) is kept in the key of 1–4, so
+  ``望江社区12栋`` ≠ ``望江社区3栋``. An address naming only a district or a street (街道) is
+  too coarse to be a place.
 
 A ticket without a place is never a duplicate (every "社保怎么交" is not one matter), nor is a
 ticket without a subcategory. Two addresses of different precision (``望江路`` and
@@ -74,6 +78,11 @@ _CROSSING = re.compile(
 )
 #: an address relative to the speaker names no place two citizens can share
 _RELATIVE = re.compile(r"[我你您他她咱这那]|自己")
+#: a house, building, floor or room number (after NFKC, so full-width digits are ASCII)
+_NUMBER = re.compile(
+    r"(?:\d+(?:-\d+)*|[零〇一二两三四五六七八九十百千]+(?=号|栋|幢|座|楼|单元|层|室|户|组))"
+    r"(?:号楼|号院|单元|号|栋|幢|座|楼|层|室|户|组)?"
+)
 _MIN_TEXT_KEY = 4
 _LOCK_NAMESPACE = "hotline.intake.duplicates"
 
@@ -116,7 +125,13 @@ class PlaceKeys:
             found = [m for m in mentions if m.kind == kind]
             if found:
                 best = max(found, key=lambda m: m.end - m.start)
-                return self._road_key(best, mentions) if kind == "road" else _kind_key(best)
+                if kind == "road":
+                    key = self._road_key(best, mentions)
+                elif kind == "address":
+                    key = self._address_key(best, mentions)
+                else:
+                    key = _kind_key(best)
+                return _with_number_left(key, folded, mentions)
         if mentions:  # only a district or a street: too coarse to be one place
             return None
         return self._text_key(folded)
@@ -130,17 +145,61 @@ class PlaceKeys:
         named &= set(districts)
         return f"road:{road.value}@{named.pop()}" if len(named) == 1 else None
 
+    def _address_key(self, address: PlaceMention, mentions: list[PlaceMention]) -> str | None:
+        """An address on roads that together cross districts needs the one district named."""
+        possible: set[str] | None = None
+        for road in mentions:
+            if road.kind == "road" and address.start <= road.start and road.end <= address.end:
+                place = self._gazetteer.lookup(road.value)
+                if place is not None:
+                    districts = set(place.districts)
+                    possible = districts if possible is None else possible & districts
+        key = _kind_key(address)
+        if possible is None or len(possible) <= 1:
+            return key
+        named = {d for m in mentions if m.kind != "road" for d in self._districts_of(m)}
+        named &= possible
+        return f"{key}@{named.pop()}" if len(named) == 1 else None
+
     def _districts_of(self, mention: PlaceMention) -> tuple[str, ...]:
         if mention.kind == "road":  # another road says nothing about this one's district
             return ()
         return self._gazetteer.districts_of(mention.value)
 
     def _text_key(self, folded: str) -> str | None:
-        bare = "".join(c for c in folded if not unicodedata.category(c).startswith(("P", "Z")))
-        bare = bare.removeprefix(self._gazetteer.city).lower()
-        if len(bare) < _MIN_TEXT_KEY or _RELATIVE.search(bare):
+        bare = _bare(folded).removeprefix(self._gazetteer.city)
+        if len(bare) < _MIN_TEXT_KEY or _RELATIVE.search(bare) or not any(map(str.isalpha, bare)):
             return None
         return f"text:{bare}"
+
+
+def _bare(text: str) -> str:
+    """``text`` without spaces and punctuation, lower-cased; a gap between two ASCII letters or
+    digits stays as ``-`` so that ``3-12`` and ``31-2`` remain two places."""
+    out: list[str] = []
+    gap = False
+    for c in text:
+        if unicodedata.category(c).startswith(("P", "Z")):
+            gap = True
+            continue
+        if gap and out and _is_ascii_alnum(out[-1]) and _is_ascii_alnum(c):
+            out.append("-")
+        gap = False
+        out.append(c)
+    return "".join(out).lower()
+
+
+def _is_ascii_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def _with_number_left(key: str | None, folded: str, mentions: list[PlaceMention]) -> str | None:
+    """A number outside every recognised place (``望江社区12栋``) makes the key more precise."""
+    rest = list(folded)
+    for mention in mentions:
+        rest[mention.start : mention.end] = " " * (mention.end - mention.start)
+    numbers = _NUMBER.findall(_bare("".join(rest)))
+    return f"{key}#{'/'.join(numbers)}" if key is not None and numbers else key
 
 
 def _kind_key(mention: PlaceMention) -> str:

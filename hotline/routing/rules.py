@@ -294,6 +294,11 @@ def parse_rules(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RulesInvalid([f"routing rules: cannot read {source}: {exc}"]) from exc
+    except RecursionError as exc:
+        # PyYAML composes nested nodes recursively: a few hundred "[" exhaust the stack.
+        raise RulesInvalid(
+            [f"routing rules: cannot read {source}: it is nested too deeply"]
+        ) from exc
     raw_rules = data.get("rules") if isinstance(data, Mapping) else None
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RulesInvalid([f"routing rules: {source} must hold a non-empty list 'rules'"])

@@ -28,6 +28,8 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadRequest(f"malformed JSON body: {e}", code="malformed_json") from e
+    except RecursionError as e:  # [[[[… a few thousand deep fits in any body limit
+        raise BadRequest("malformed JSON body: nested too deeply", code="malformed_json") from e
     try:
         return model.model_validate(data)
     except ValidationError as e:

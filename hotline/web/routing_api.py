@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hotline.errors import HotlineError, NotFound, ValidationFailed
 from hotline.intake.steps import RouterStep
@@ -49,6 +49,14 @@ class RulesIn(BaseModel):
     #: the version the edit started from (0: the rules file); a newer one in force is a 409
     base_version: int = Field(ge=0)
     comment: str | None = Field(default=None, max_length=500)
+
+    @field_validator("comment")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail on the insert.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class CheckIn(BaseModel):

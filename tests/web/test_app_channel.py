@@ -115,6 +115,14 @@ async def test_bad_inputs_get_precise_errors_and_store_nothing(
             400,
             "malformed_json",
         ),
+        (
+            {
+                "data": b"[" * 100_000,
+                "headers": {**app_headers, "Content-Type": "application/json"},
+            },
+            400,
+            "malformed_json",
+        ),
         ({"json": {"sender": "u", "text": "x"}, "headers": app_headers}, 422, "validation_error"),
         (
             {"json": {"sender": "u", "text": "", "message_id": "1"}, "headers": app_headers},

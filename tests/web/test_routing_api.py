@@ -234,3 +234,35 @@ async def test_bad_bodies(
         )
     assert response.status == status
     assert message in (await response.json())["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "rules: " + "[" * 2000 + "]" * 2000 + "\n",  # nesting deeper than the parser recurses
+        "rules:\n  " + "- " * 2000 + "x\n",
+    ],
+)
+async def test_a_deeply_nested_document_is_refused_not_a_server_error(
+    client: Client, services: Services, staff: dict[str, Headers], document: str
+) -> None:
+    body = await put(client, staff["boss"], 422, document=document, base_version=0)
+    assert body["error"]["code"] == "invalid_rules"
+    assert "nested too deeply" in body["error"]["message"]
+    response = await client.post(
+        f"{RULES}/check", json={"document": document}, headers=staff["boss"]
+    )
+    assert response.status == 200, await response.text()
+    report = await response.json()
+    assert report["valid"] is False
+    assert "nested too deeply" in report["errors"][0]
+    assert await stored(services) == 0
+
+
+@pytest.mark.parametrize("comment", ["试行\x00", "试行\ud800"])
+async def test_a_comment_the_database_cannot_store_is_refused(
+    client: Client, services: Services, staff: dict[str, Headers], comment: str
+) -> None:
+    body = await put(client, staff["boss"], 422, document=MOVED, base_version=0, comment=comment)
+    assert "comment" in body["error"]["message"]
+    assert await stored(services) == 0
