@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.channels.open311.config import Open311Config
+from hotline.channels.telegram.config import TelegramConfig
 from hotline.channels.wechat.config import WeChatConfig
 from hotline.errors import ConfigError
 
@@ -81,6 +82,7 @@ class ChannelsConfig(_Section):
     letters: LettersConfig = LettersConfig()
     open311: Open311Config = Open311Config()
     wechat: WeChatConfig = WeChatConfig()
+    telegram: TelegramConfig = TelegramConfig()
 
 
 class EncoderConfig(_Section):

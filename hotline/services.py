@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from hotline.channels.push import PushWorker
+from hotline.channels.push import Pusher, PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
 from hotline.config import Config
@@ -162,16 +162,35 @@ def build_worker(config: Config, database: Database) -> Worker:
 
 
 def build_pusher(config: Config, database: Database) -> PushWorker | None:
-    """Pushes to citizens on channels with an API (WeChat), when one is enabled."""
-    wechat = config.channels.wechat
-    if not wechat.enabled:
-        return None
-    from hotline.channels.wechat.api import WeChatApi
+    """Pushes to citizens on channels with an API (WeChat, Telegram), when one is enabled."""
+    pushers: dict[str, Pusher] = {}
+    wechat, telegram = config.channels.wechat, config.channels.telegram
+    if wechat.enabled:
+        from hotline.channels.wechat.api import WeChatApi
 
-    api = WeChatApi(
-        app_id=wechat.app_id, app_secret=wechat.app_secret, base_url=wechat.api_base_url
+        pushers["wechat"] = WeChatApi(
+            app_id=wechat.app_id, app_secret=wechat.app_secret, base_url=wechat.api_base_url
+        )
+    if telegram.enabled:
+        from hotline.channels.telegram.pusher import TelegramPusher
+
+        pushers["telegram"] = TelegramPusher(
+            bot_token=telegram.bot_token, api_base_url=telegram.api_base_url
+        )
+    return PushWorker(database, pushers, _worker_settings(config)) if pushers else None
+
+
+def push_channels(config: Config) -> frozenset[str]:
+    """The channels whose later messages are pushed (see :func:`build_pusher`)."""
+    channels = config.channels
+    return frozenset(
+        name
+        for name, enabled in (
+            ("wechat", channels.wechat.enabled),
+            ("telegram", channels.telegram.enabled),
+        )
+        if enabled
     )
-    return PushWorker(database, {"wechat": api}, _worker_settings(config))
 
 
 def _worker_settings(config: Config) -> WorkerSettings:
@@ -216,7 +235,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         sequence_digits=config.intake.ticket_sequence_digits,
         max_text_chars=config.intake.max_text_chars,
         duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
-        push_channels=frozenset({"wechat"} if config.channels.wechat.enabled else ()),
+        push_channels=push_channels(config),
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,

@@ -38,11 +38,18 @@ def _wechat(config: Config, port: IntakePort) -> ChannelAdapter:
     return WeChatAdapter(config.channels.wechat, port)
 
 
+def _telegram(config: Config, port: IntakePort) -> ChannelAdapter:
+    from hotline.channels.telegram.adapter import TelegramAdapter
+
+    return TelegramAdapter(config.channels.telegram, port)
+
+
 BUILTIN_CHANNELS: dict[str, tuple[Callable[[Config], bool], ChannelFactory]] = {
     "app": (lambda c: c.channels.app.enabled, _app),
     "letters": (lambda c: c.channels.letters.enabled, _letters),
     "open311": (lambda c: c.channels.open311.enabled, _open311),
     "wechat": (lambda c: c.channels.wechat.enabled, _wechat),
+    "telegram": (lambda c: c.channels.telegram.enabled, _telegram),
 }
 
 
