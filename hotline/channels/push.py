@@ -74,14 +74,17 @@ class PushWorker:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def batch_size(self) -> int:
+        """Rows leased at once: no more than are sent at once, so the lease covers one send."""
+        return min(self.settings.batch_size, self.settings.concurrency)
+
     async def run_once(self) -> PushReport:
         claimed = await self._claim()
         report = PushReport(claimed=len(claimed))
-        step = self.settings.concurrency
-        for start in range(0, len(claimed), step):
-            chunk = claimed[start : start + step]
-            outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in chunk))
-            await self._settle(list(zip((p for p, _ in chunk), outcomes, strict=True)), report)
+        outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in claimed))
+        if claimed:
+            await self._settle(list(zip((p for p, _ in claimed), outcomes, strict=True)), report)
         if report.failed or report.dead:
             log.warning("push.failures failed=%d dead=%d", report.failed, report.dead)
         return report
@@ -110,7 +113,7 @@ class PushWorker:
             .where(col(CitizenPush.next_attempt_at) <= now)
             .where(col(CitizenPush.locked_until).is_(None) | (col(CitizenPush.locked_until) < now))
             .order_by(col(CitizenPush.next_attempt_at), col(CitizenPush.id))
-            .limit(self.settings.batch_size)
+            .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
         lease = (
@@ -191,6 +194,6 @@ class PushWorker:
             except Exception:  # one bad batch must not end the loop; its leases run out
                 log.exception("push.batch_failed")
                 report = PushReport()
-            if report.claimed < self.settings.batch_size:
+            if report.claimed < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.settings.poll_seconds)

@@ -73,7 +73,7 @@ async def _drain_pushes(pusher: PushWorker) -> None:
     while True:
         batch = await pusher.run_once()
         sent, failed, dead = sent + batch.sent, failed + batch.failed, dead + batch.dead
-        if batch.claimed < pusher.settings.batch_size:
+        if batch.claimed < pusher.batch_size:
             break
     await pusher.stop()
     click.echo(f"pushed {sent} to citizens, failed {failed} (will retry), dead-lettered {dead}")

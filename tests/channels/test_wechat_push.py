@@ -109,7 +109,7 @@ async def test_an_expired_token_is_fetched_again_and_the_push_goes_through(
     api.script = [42001]  # the first send finds the token expired
     report = await runner.run_once()
     assert report.sent == 2
-    assert [m["text"]["content"] for m in api.sent] == ["第一条", "第二条"]
+    assert sorted(m["text"]["content"] for m in api.sent) == sorted(["第一条", "第二条"])
     assert api.tokens_issued == 2  # one at first, one after the expiry; the rest cached
     await runner.stop()
 
@@ -149,6 +149,19 @@ async def test_after_max_attempts_a_push_is_dead_lettered(
     assert (await runner.run_once()).dead == 1
     (row,) = await pushes(services)
     assert (row.status, row.attempts) == (PushStatus.DEAD, 2)
+    await runner.stop()
+
+
+async def test_a_batch_leases_no_more_than_it_sends_at_once(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-6")
+    for text in ("一", "二", "三"):
+        await services.pipeline.send_agent_reply(conversation_id=conversation, text=text, agent="x")
+    runner = worker(services, url, concurrency=2)
+    assert [(await runner.run_once()).sent for _ in range(3)] == [2, 1, 0]
+    assert sorted(m["text"]["content"] for m in api.sent) == sorted(["一", "二", "三"])
     await runner.stop()
 
 
