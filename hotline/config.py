@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hotline.channels.open311.config import Open311Config
 from hotline.channels.telegram.config import TelegramConfig
+from hotline.channels.twilio.config import TwilioConfig
 from hotline.channels.wechat.config import WeChatConfig
 from hotline.errors import ConfigError
 
@@ -83,6 +84,7 @@ class ChannelsConfig(_Section):
     open311: Open311Config = Open311Config()
     wechat: WeChatConfig = WeChatConfig()
     telegram: TelegramConfig = TelegramConfig()
+    twilio: TwilioConfig = TwilioConfig()
 
 
 class EncoderConfig(_Section):

@@ -177,17 +177,31 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
         pushers["telegram"] = TelegramPusher(
             bot_token=telegram.bot_token, api_base_url=telegram.api_base_url
         )
+    twilio = config.channels.twilio
+    if twilio.enabled and twilio.sms_from:
+        from hotline.channels.twilio.pusher import TwilioSmsPusher
+
+        sms = TwilioSmsPusher(
+            account_sid=twilio.account_sid,
+            auth_token=twilio.auth_token,
+            sms_from=twilio.sms_from,
+            api_base_url=twilio.api_base_url,
+        )
+        pushers["sms"] = pushers["phone"] = sms  # a caller is told by SMS
     return PushWorker(database, pushers, _worker_settings(config)) if pushers else None
 
 
 def push_channels(config: Config) -> frozenset[str]:
     """The channels whose later messages are pushed (see :func:`build_pusher`)."""
     channels = config.channels
+    sms = channels.twilio.enabled and bool(channels.twilio.sms_from)
     return frozenset(
         name
         for name, enabled in (
             ("wechat", channels.wechat.enabled),
             ("telegram", channels.telegram.enabled),
+            ("sms", sms),
+            ("phone", sms),
         )
         if enabled
     )

@@ -44,12 +44,19 @@ def _telegram(config: Config, port: IntakePort) -> ChannelAdapter:
     return TelegramAdapter(config.channels.telegram, port)
 
 
+def _twilio(config: Config, port: IntakePort) -> ChannelAdapter:
+    from hotline.channels.twilio.adapter import TwilioAdapter
+
+    return TwilioAdapter(config.channels.twilio, port)
+
+
 BUILTIN_CHANNELS: dict[str, tuple[Callable[[Config], bool], ChannelFactory]] = {
     "app": (lambda c: c.channels.app.enabled, _app),
     "letters": (lambda c: c.channels.letters.enabled, _letters),
     "open311": (lambda c: c.channels.open311.enabled, _open311),
     "wechat": (lambda c: c.channels.wechat.enabled, _wechat),
     "telegram": (lambda c: c.channels.telegram.enabled, _telegram),
+    "twilio": (lambda c: c.channels.twilio.enabled, _twilio),
 }
 
 

@@ -1,0 +1,1 @@
+"""Phone (Twilio voice with Chinese speech recognition) and SMS channels."""

@@ -1,0 +1,42 @@
+"""A stand-in for Twilio's REST API (``api.twilio.com``), which tests cannot reach: the
+Messages resource, with the documented error bodies. Twilio's own client talks to it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeTwilioApi:
+    account_sid: str
+    sent: list[dict[str, str]] = field(default_factory=list)
+    #: answers for the next sends: (HTTP status, Twilio error code)
+    script: list[tuple[int, int]] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        return app
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if (
+            request.match_info["sid"] != self.account_sid
+            or request.headers.get("Authorization", "").split(" ")[0] != "Basic"
+        ):
+            return web.json_response(
+                {"code": 20003, "message": "Authenticate", "status": 401}, status=401
+            )
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if self.script:
+            status, code = self.script.pop(0)
+            body: dict[str, Any] = {"code": code, "message": f"scripted {code}", "status": status}
+            return web.json_response(body, status=status)
+        self.sent.append(form)
+        sid = "SM" + secrets.token_hex(16)
+        resource = {"sid": sid, "account_sid": self.account_sid, "to": form["To"],
+                    "from": form["From"], "body": form["Body"], "status": "queued"}  # fmt: skip
+        return web.json_response(resource, status=201)
