@@ -31,7 +31,8 @@ from hotline.knowledge.sync import KnowledgeIndex
 from hotline.observability import Metrics
 from hotline.routing.delivery import EmailSender, Sender, SmtpSettings, WebhookSender
 from hotline.routing.router import build_router, live_rules, settings_from
-from hotline.routing.worker import DeadlineSweeper, DispatchWorker, Worker, WorkerSettings
+from hotline.routing.sweep import DeadlineSweeper
+from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings
 from hotline.storage.db import Database
 from hotline.storage.models import DeliveryMethod
 

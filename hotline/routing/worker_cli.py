@@ -11,7 +11,8 @@ import click
 from hotline.channels.push import PushWorker
 from hotline.cli.common import get_config, run_async
 from hotline.observability import configure_logging
-from hotline.routing.worker import DeadlineSweeper, DispatchWorker, Worker
+from hotline.routing.sweep import DeadlineSweeper
+from hotline.routing.worker import DispatchWorker, Worker
 from hotline.storage.db import Database
 
 log = logging.getLogger(__name__)

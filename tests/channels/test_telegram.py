@@ -29,12 +29,12 @@ from hotline.config import parse_config
 from hotline.errors import ConfigError
 from hotline.intake.messages import OutboundReply
 from hotline.routing.worker import WorkerSettings
-from hotline.services import Services, build_services
+from hotline.services import Services
 from hotline.storage.models import CitizenPush, PushStatus, Ticket
 from hotline.storage.models import Message as StoredMessage
 from hotline.web.app import create_app
+from tests.channels.channel_services import channel_services
 from tests.channels.fake_telegram_api import FakeBotApi
-from tests.conftest import API_KEY, make_config
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[[Application], Awaitable[Client]]
@@ -58,15 +58,10 @@ def update(chat: Chat = CHAT, **content: Any) -> dict[str, Any]:
 async def services(
     tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
 ) -> AsyncIterator[Services]:
-    config = make_config(
-        tmp_path,
-        database_url,
-        channels={"app": {"api_key": API_KEY}, "telegram": TELEGRAM},
-        knowledge={"enabled": False},
-    )
-    built = build_services(config, analyzer=analyzer, encoder=encoder)
-    yield built
-    await built.database.dispose()
+    async with channel_services(
+        tmp_path, database_url, analyzer, encoder, telegram=TELEGRAM
+    ) as built:
+        yield built
 
 
 @pytest.fixture

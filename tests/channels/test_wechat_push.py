@@ -24,6 +24,7 @@ from hotline.routing.worker import WorkerSettings
 from hotline.services import Services, build_services
 from hotline.storage.models import CitizenPush, PushStatus
 from hotline.storage.types import utcnow
+from tests.channels.channel_services import channel_services
 from tests.channels.fake_wechat_api import FakeWeChatApi
 from tests.channels.wechat_platform import APP_ID, TOKEN
 from tests.conftest import API_KEY, make_config, shipped_config_without_classifier
@@ -45,15 +46,8 @@ async def services(
     tmp_path: Path, database_url: str, analyzer: Any, encoder: Any
 ) -> AsyncIterator[Services]:
     wechat = {"enabled": True, "token": TOKEN, "app_id": APP_ID, "app_secret": SECRET}
-    config = make_config(
-        tmp_path,
-        database_url,
-        channels={"app": {"api_key": API_KEY}, "wechat": wechat},
-        knowledge={"enabled": False},
-    )
-    built = build_services(config, analyzer=analyzer, encoder=encoder)
-    yield built
-    await built.database.dispose()
+    async with channel_services(tmp_path, database_url, analyzer, encoder, wechat=wechat) as built:
+        yield built
 
 
 def worker(services: Services, base_url: str, **settings: Any) -> PushWorker:

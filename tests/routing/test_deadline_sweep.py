@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from hotline.intake import ticket_actions as actions
-from hotline.routing.worker import DeadlineSweeper
+from hotline.routing.sweep import DeadlineSweeper
 from hotline.sample.loader import load_units
 from hotline.storage.db import Database
 from hotline.storage.models import DispatchKind, TicketStatus

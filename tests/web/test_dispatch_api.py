@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from hotline.routing.worker import DeadlineSweeper
+from hotline.routing.sweep import DeadlineSweeper
 from hotline.services import Services
 from hotline.storage.models import Dispatch, DispatchStatus, Ticket
 from hotline.storage.types import utcnow
