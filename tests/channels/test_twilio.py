@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from hotline.channels.push import PushWorker
-from hotline.channels.twilio.adapter import GOODBYE, NOT_HEARD, fit_sms
+from hotline.channels.twilio.adapter import GOODBYE, NOT_HEARD, TwilioAdapter, fit_sms, pressed
 from hotline.channels.twilio.pusher import TwilioSmsPusher
 from hotline.config import parse_config
 from hotline.errors import ConfigError
@@ -242,3 +242,39 @@ async def test_a_callers_later_messages_go_out_by_sms(
     assert [r.status for r in rows] == [PushStatus.SENT, PushStatus.DEAD, PushStatus.PENDING]
     assert "21610" in (rows[1].last_error or "")
     await runner.stop()
+
+
+def test_a_keypad_digit_picks_a_choice() -> None:
+    choices = ("解决了", "没解决")
+    assert pressed("2", choices) == "没解决"
+    assert pressed("9", choices) == ""
+    assert pressed("", choices) == ""
+    assert pressed("5", ()) == "5"
+
+
+def test_choices_make_the_keypad_listen_too(services: Services) -> None:
+    adapter = TwilioAdapter(services.config.channels.twilio, None)  # type: ignore[arg-type]
+    twiml_text = str(
+        adapter._listen(["以上答复是否解决了您的问题？"], turn=3, choices=("解决了", "没解决"))
+    )
+    assert twiml_text == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/channels/twilio/voice/'
+        "gather?turn=3&amp;silences=0&amp;choices=%E8%A7%A3%E5%86%B3%E4%BA%86%7C%E6%B2%A1%E8%A7%A3"
+        '%E5%86%B3" actionOnEmptyResult="true" input="dtmf speech" language="zh-CN" method="POST" '
+        'numDigits="1" speechTimeout="auto"><Say language="zh-CN" voice="Polly.Zhiyu">以上答复是否'
+        '解决了您的问题？</Say><Say language="zh-CN" voice="Polly.Zhiyu">'
+        "按1解决了，按2没解决。</Say></Gather></Response>"
+    )
+
+
+async def test_a_pressed_key_is_the_choice_it_stands_for(
+    client: Client, services: Services
+) -> None:
+    query = urlencode({"turn": 2, "silences": 0, "choices": "解决了|没解决"})
+    form = {"CallSid": "CA7", "From": CALLER, "To": "+8612345", "Digits": "2"}
+    await twiml(await signed(client, f"/channels/twilio/voice/gather?{query}", form))
+    async with services.database.read() as session:
+        inbound = (
+            await session.execute(select(StoredMessage).where(StoredMessage.direction == "in"))
+        ).scalar_one()
+    assert (inbound.text, inbound.external_id) == ("没解决", "CA7:2")

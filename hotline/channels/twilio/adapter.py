@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -58,14 +58,16 @@ class TwilioAdapter:
         """One turn: what the caller said (Twilio's speech recognition) through the intake."""
         form = await self._form(request)
         turn, silences = _int(request, "turn", 1), _int(request, "silences", 0)
-        speech = form.get("SpeechResult", "").strip()
+        choices = tuple(c for c in request.query.get("choices", "").split("|") if c)
+        speech = form.get("SpeechResult", "").strip() or pressed(form.get("Digits", ""), choices)
         if not speech:
             if silences + 1 >= self._config.max_silences:
                 response = VoiceResponse()
                 response.say(GOODBYE, **self._voice())
                 response.hangup()
                 return self._twiml(response)
-            return self._twiml(self._listen([NOT_HEARD], turn=turn, silences=silences + 1))
+            again = self._listen([NOT_HEARD], turn=turn, silences=silences + 1, choices=choices)
+            return self._twiml(again)
         call, caller = form.get("CallSid", ""), form.get("From", "")
         if not call or not caller:
             raise BadRequest("CallSid and From are required", code="malformed_form")
@@ -116,19 +118,37 @@ class TwilioAdapter:
             return response
         if result.ticket is not None:
             spoken.append(ANYTHING_ELSE)
-        return self._listen(spoken, turn=turn + 1)
+        choices = next((r.choices for r in reversed(result.replies) if r.choices), ())
+        return self._listen(spoken, turn=turn + 1, choices=choices)
 
-    def _listen(self, texts: Sequence[str], *, turn: int, silences: int = 0) -> VoiceResponse:
+    def _listen(
+        self, texts: Sequence[str], *, turn: int, silences: int = 0, choices: Sequence[str] = ()
+    ) -> VoiceResponse:
+        """A speech turn; with ``choices`` the keypad answers too (press 1 for the first…).
+
+        The choices ride in the action URL, which Twilio signs back to us, so the next request
+        knows what each key meant without any state on the server.
+        """
+        action = f"{GATHER}?turn={turn}&silences={silences}"
+        keys = [c for c in choices if "|" not in c][:9]
+        if keys:
+            action += "&" + urlencode({"choices": "|".join(keys)})
         gather = Gather(
-            input="speech",
+            input="dtmf speech" if keys else "speech",
             language=self._config.language,
-            action=f"{GATHER}?turn={turn}&silences={silences}",
+            action=action,
             method="POST",
             speech_timeout="auto",
             action_on_empty_result=True,
+            **({"num_digits": 1} if keys else {}),
         )
         for text in texts:
             gather.say(text, **self._voice())
+        if keys:
+            # A numbered list ("1. …") already says its keys; other choices are announced.
+            named = [f"按{i}{c}" for i, c in enumerate(keys, start=1) if c != str(i)]
+            if named:
+                gather.say("，".join(named) + "。", **self._voice())
         response = VoiceResponse()
         response.append(gather)
         return response
@@ -158,11 +178,20 @@ class TwilioAdapter:
             )
         except UnicodeDecodeError as e:
             raise BadRequest("the form is not UTF-8", code="malformed_form") from e
-        url = self._config.public_base_url.rstrip("/") + request.path_qs
+        url = self._config.public_base_url.rstrip("/") + request.raw_path  # as Twilio asked
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not self._validator.validate(url, form, signature):
             raise Unauthorized("X-Twilio-Signature does not match", code="bad_signature")
         return form
+
+
+def pressed(digits: str, choices: Sequence[str]) -> str:
+    """The choice a keypad digit picks (1 = the first); a digit without choices stands as is."""
+    digits = digits.strip()
+    if digits.isascii() and digits.isdigit() and choices:
+        index = int(digits) - 1
+        return choices[index] if 0 <= index < len(choices) else ""
+    return digits
 
 
 def _int(request: web.Request, name: str, default: int) -> int:
