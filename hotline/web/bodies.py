@@ -68,3 +68,13 @@ def query_flag(request: web.Request, name: str) -> bool:
     if raw.lower() in ("false", "0"):
         return False
     raise ValidationFailed(f"{name}: must be true or false")
+
+
+async def read_limited(request: web.Request, limit: int, what: str) -> bytes:
+    """The raw body, at most ``limit`` bytes (413 naming ``what`` otherwise, declared or not)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"{what} of {request.content_length} bytes exceeds {limit}")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"{what} over {limit} bytes")
+    return body

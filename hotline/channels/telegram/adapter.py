@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from hotline.channels.base import IntakePort
 from hotline.channels.telegram.config import TelegramConfig
-from hotline.errors import BadRequest, PayloadTooLarge, Unauthorized
+from hotline.errors import BadRequest, Unauthorized
 from hotline.intake.messages import InboundMessage, Location, OutboundReply
-from hotline.web.bodies import describe
+from hotline.web.bodies import describe, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class TelegramAdapter:
         given = request.headers.get(SECRET_HEADER, "")
         if not secrets.compare_digest(given.encode(), self._config.webhook_secret.encode()):
             raise Unauthorized(f"{SECRET_HEADER} is missing or wrong", code="bad_signature")
-        update = read_update(await self._read_body(request))
+        update = read_update(await read_limited(request, self._config.max_body_bytes, "an update"))
         message = update.message
         if message is None or message.chat.type != "private":
             return web.json_response({})  # edits, channel posts, groups: nothing to answer
@@ -59,15 +59,6 @@ class TelegramAdapter:
         if not replies:
             return web.json_response({})
         return web.json_response(send_message(message.chat.id, replies))
-
-    async def _read_body(self, request: web.Request) -> bytes:
-        limit = self._config.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"an update of {request.content_length} bytes exceeds {limit}")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"an update over {limit} bytes")
-        return body
 
     async def _answer(self, message: Message) -> list[OutboundReply]:
         if (message.text or "").strip() == "/start":

@@ -22,8 +22,9 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.channels.base import IntakePort
 from hotline.channels.twilio.config import TwilioConfig
-from hotline.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from hotline.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from hotline.intake.messages import InboundMessage, IntakeResult
+from hotline.web.bodies import read_limited
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +167,7 @@ class TwilioAdapter:
         """The signed form; 401 unless Twilio's signature holds for our public URL."""
         if request.content_type != "application/x-www-form-urlencoded":
             raise UnsupportedMediaType("Twilio webhooks are application/x-www-form-urlencoded")
-        limit = self._config.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"a webhook of {request.content_length} bytes exceeds {limit}")
-        raw = await request.content.read(limit + 1)
-        if len(raw) > limit:
-            raise PayloadTooLarge(f"a webhook over {limit} bytes")
+        raw = await read_limited(request, self._config.max_body_bytes, "a webhook")
         try:
             form = dict(
                 parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)

@@ -28,8 +28,9 @@ from hotline.channels.wechat.xml import (
     read_message,
     text_reply,
 )
-from hotline.errors import BadRequest, PayloadTooLarge, Unauthorized
+from hotline.errors import BadRequest, Unauthorized
 from hotline.intake.messages import InboundMessage, Location
+from hotline.web.bodies import read_limited
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class WeChatAdapter:
 
     async def receive(self, request: web.Request) -> web.Response:
         timestamp, nonce = self._authenticate(request)
-        root = parse_xml(await self._read_body(request))
+        root = parse_xml(await read_limited(request, self._config.max_body_bytes, "a WeChat push"))
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
         if self._crypto is not None:
             if not encrypted:
@@ -110,17 +111,6 @@ class WeChatAdapter:
             raise Unauthorized("the timestamp is too far from our clock", code="stale_request")
         check_signature(query.get("signature"), self._config.token, timestamp, nonce)
         return timestamp, nonce
-
-    async def _read_body(self, request: web.Request) -> bytes:
-        limit = self._config.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(
-                f"a WeChat push of {request.content_length} bytes exceeds {limit}"
-            )
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"a WeChat push over {limit} bytes")
-        return body
 
     async def _answer(self, message: WeChatMessage) -> str | None:
         """What to say back: the intake's replies, or a fixed answer for what it cannot read."""
