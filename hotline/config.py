@@ -164,6 +164,43 @@ class DispatchConfig(_Section):
         return self
 
 
+class CallbacksConfig(_Section):
+    """Satisfaction callbacks (回访) after a ticket is resolved (办结)."""
+
+    enabled: bool = True
+    #: how long after the resolution the citizen is first asked
+    delay_minutes: float = Field(60, ge=0)
+    #: citizens are called or messaged only from first_hour to last_hour, local time
+    first_hour: int = Field(9, ge=0, le=23)
+    last_hour: int = Field(20, ge=1, le=24)
+    #: a question asked by message waits this long for the answer
+    answer_window_hours: float = Field(48, gt=0)
+    #: a placed call that reports nothing back counts as unanswered after this long
+    call_window_minutes: float = Field(15, gt=0)
+    #: an unanswered question is asked again after this long, on the next way to reach them
+    retry_after_minutes: float = Field(120, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10)
+    #: 满意 / 基本满意 close (归档) the resolved ticket
+    close_when_content: bool = True
+    #: 不满意 reopens (重办) the ticket at its unit, at most max_reopens times, then 督办
+    reopen_when_unsatisfied: bool = True
+    max_reopens: int = Field(2, ge=0)
+    #: a reopened ticket's new deadline where the routing rules give none
+    reopen_days: int = Field(5, ge=1)
+    #: after 不满意, the citizen's next message this soon is taken as the reason
+    reason_window_hours: float = Field(24, gt=0)
+    #: makes national numbers dialable (E.164) for calls and SMS
+    country_code: str = Field("+86", pattern=r"^\+\d{1,3}$")
+    poll_seconds: float = Field(5.0, gt=0)
+    batch_size: int = Field(50, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _hours_ordered(self) -> CallbacksConfig:
+        if self.first_hour >= self.last_hour:
+            raise ValueError("callbacks.first_hour: must be before callbacks.last_hour")
+        return self
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -181,6 +218,7 @@ class Config(_Section):
     knowledge: KnowledgeConfig = KnowledgeConfig()
     routing: RoutingConfig = RoutingConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    callbacks: CallbacksConfig = CallbacksConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")

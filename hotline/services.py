@@ -12,6 +12,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from hotline.callbacks.service import Callbacks
+from hotline.callbacks.setup import build_callback_worker, build_callbacks
+from hotline.callbacks.worker import CallbackWorker
 from hotline.channels.push import Pusher, PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
@@ -30,9 +33,9 @@ from hotline.knowledge.retrieval.text import TextAnalyzer as KbTextAnalyzer
 from hotline.knowledge.sync import KnowledgeIndex
 from hotline.observability import Metrics
 from hotline.routing.delivery import EmailSender, Sender, SmtpSettings, WebhookSender
-from hotline.routing.router import build_router, live_rules, settings_from
+from hotline.routing.router import Router, build_router, live_rules, settings_from
 from hotline.routing.sweep import DeadlineSweeper
-from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings
+from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings, worker_name
 from hotline.storage.db import Database
 from hotline.storage.models import DeliveryMethod
 
@@ -71,6 +74,10 @@ class Services:
     worker: Worker | None = None
     #: pushes to citizens on WeChat running inside this process, if any
     pusher: PushWorker | None = None
+    #: satisfaction callbacks (回访); None when switched off
+    callbacks: Callbacks | None = None
+    #: asking the callbacks' questions inside this process, if any
+    callback_worker: CallbackWorker | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -110,6 +117,8 @@ def build_services(
     index, answerer = _knowledge(config, database, encoder, kb_analyzer)
     router = router or _router(config, taxonomy)
     metrics, hub = Metrics(), ReplyHub()
+    deadlines = router if isinstance(router, Router) else None
+    callbacks = build_callbacks(config, database, push_channels(config), deadlines)
     pipeline = IntakePipeline(
         database=database,
         analyzer=analyzer or default_analyzer(),
@@ -124,14 +133,20 @@ def build_services(
         settings=_intake_settings(config),
         metrics=metrics,
         hub=hub,
+        callbacks=callbacks,
     )
     queries = CitizenQueries(database)
     embedded = embeds_worker(config, database)
     worker = build_worker(config, database) if embedded else None
     pusher = build_pusher(config, database) if embedded else None
+    asker = (
+        build_callback_worker(config, callbacks, pipeline, name=worker_name())
+        if embedded and callbacks
+        else None
+    )
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
-        worker, pusher,
+        worker, pusher, callbacks, asker,
     )  # fmt: skip
 
 
@@ -268,6 +283,8 @@ async def start_services(services: Services) -> None:
         services.worker.start()
     if services.pusher is not None:
         services.pusher.start()
+    if services.callback_worker is not None:
+        services.callback_worker.start()
 
 
 async def stop_services(services: Services) -> None:
@@ -276,6 +293,8 @@ async def stop_services(services: Services) -> None:
         await services.worker.stop()
     if services.pusher is not None:
         await services.pusher.stop()
+    if services.callback_worker is not None:
+        await services.callback_worker.stop()
     if services.knowledge_index is not None:
         await services.knowledge_index.stop()
     if (rules := live_rules(services.router)) is not None:

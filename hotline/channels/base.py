@@ -13,6 +13,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from hotline.callbacks.service import Callbacks
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.intake.hub import ReplyHub
 from hotline.intake.pipeline import IntakePipeline
@@ -31,6 +32,8 @@ class IntakePort:
     #: for channels that answer reads themselves (Open311's GET requests)
     database: Database
     taxonomy: Taxonomy
+    #: satisfaction callbacks (回访), for the channels that ask by phone; None when off
+    callbacks: Callbacks | None = None
 
 
 class ChannelAdapter(Protocol):

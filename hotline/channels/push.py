@@ -17,15 +17,14 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from hotline.errors import StorageUnavailable
 from hotline.routing.worker import WorkerSettings, backoff, worker_name
 from hotline.storage.db import Database
+from hotline.storage.leases import Lease
 from hotline.storage.models import CitizenPush, Message, PushStatus
 from hotline.storage.types import utcnow
 
@@ -71,6 +70,7 @@ class PushWorker:
         self.pushers = dict(pushers)
         self.settings = settings or WorkerSettings()
         self.name = name or worker_name()
+        self._lease = Lease(CitizenPush, self.name, self.settings.lease_seconds)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -105,30 +105,12 @@ class PushWorker:
         return None
 
     async def _claim(self) -> list[tuple[CitizenPush, str]]:
-        now = utcnow()
-        due = (
-            select(col(CitizenPush.id))
-            .where(CitizenPush.status == PushStatus.PENDING)
-            .where(col(CitizenPush.channel).in_(list(self.pushers)))
-            .where(col(CitizenPush.next_attempt_at) <= now)
-            .where(col(CitizenPush.locked_until).is_(None) | (col(CitizenPush.locked_until) < now))
-            .order_by(col(CitizenPush.next_attempt_at), col(CitizenPush.id))
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        lease = (
-            update(CitizenPush)
-            .where(col(CitizenPush.id).in_(due.scalar_subquery()))
-            .values(
-                locked_by=self.name,
-                locked_until=now + timedelta(seconds=self.settings.lease_seconds),
-                attempts=col(CitizenPush.attempts) + 1,
-            )
-            .returning(CitizenPush)
-            .execution_options(synchronize_session=False)
-        )
         async with self.database.session() as session:
-            rows = sorted((await session.execute(lease)).scalars(), key=lambda p: p.id or 0)
+            rows = await self._lease.claim(
+                session,
+                limit=self.batch_size,
+                where=[col(CitizenPush.channel).in_(list(self.pushers))],
+            )
             if not rows:
                 return []
             ids = [row.message_id for row in rows]
@@ -142,10 +124,9 @@ class PushWorker:
         self, outcomes: list[tuple[CitizenPush, PushFailed | None]], report: PushReport
     ) -> None:
         now = utcnow()
-        mine = col(CitizenPush.locked_by) == self.name
         async with self.database.session() as session:
             for push, failure in outcomes:
-                values: dict[str, object] = {"locked_by": None, "locked_until": None}
+                values: dict[str, object] = {}
                 if failure is None:
                     values |= {"status": PushStatus.SENT, "sent_at": now, "last_error": None}
                 elif failure.final or push.attempts >= self.settings.max_attempts:
@@ -153,14 +134,7 @@ class PushWorker:
                 else:
                     retry_at = now + backoff(push.attempts, self.settings)
                     values |= {"next_attempt_at": retry_at, "last_error": str(failure)[:500]}
-                stored = await session.execute(
-                    update(CitizenPush)
-                    .where((col(CitizenPush.id) == push.id) & mine)
-                    .values(**values)
-                    .returning(col(CitizenPush.id))
-                    .execution_options(synchronize_session=False)
-                )
-                if stored.scalar_one_or_none() is None:
+                if not await self._lease.settle(session, [push.id], **values):
                     continue  # the lease ran out and another worker has the row
                 if failure is None:
                     report.sent += 1

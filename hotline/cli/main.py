@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from hotline.callbacks.cli import callbacks
 from hotline.channels.open311.cli import open311
 from hotline.classifier.cli import classifier
 from hotline.cli.chat import chat
@@ -150,6 +151,7 @@ cli.add_command(kb)
 cli.add_command(routing)
 cli.add_command(open311)
 cli.add_command(worker)
+cli.add_command(callbacks)
 
 
 def main() -> None:

@@ -16,24 +16,26 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.errors import NotFound, ValidationFailed
-from hotline.intake import duplicates, policy, records
+from hotline.errors import ValidationFailed
+from hotline.intake import duplicates, policy, records, status_query
 from hotline.intake.hub import ReplyHub
 from hotline.intake.intents import Cues, read_cues
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply
-from hotline.intake.status import due_text, not_found_sentence, status_label, status_sentence
+from hotline.intake.outgoing import Outgoing
+from hotline.intake.status import due_text, status_label
 from hotline.intake.steps import (
+    CallbackStep,
     ClassifierStep,
     KnowledgeAnswer,
     KnowledgeStep,
+    NoCallbacks,
     model_emergency,
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
 from hotline.storage.db import Database
-from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
-from hotline.storage.repos import citizens, conversations, pushes
-from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.models import Citizen, ContactKind, Conversation, Message, Ticket
+from hotline.storage.repos import citizens, conversations
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class IntakePipeline:
         settings: IntakeSettings,
         metrics: Metrics | None = None,
         hub: ReplyHub | None = None,
+        callbacks: CallbackStep | None = None,
     ) -> None:
         self._db = database
         self._analyzer = analyzer
@@ -92,7 +95,8 @@ class IntakePipeline:
         self._knowledge = knowledge
         self._settings = settings
         self._metrics = metrics
-        self._hub = hub
+        self._callbacks = callbacks or NoCallbacks()
+        self._outgoing = Outgoing(push_channels=settings.push_channels, metrics=metrics, hub=hub)
         window = settings.duplicate_window
         self._duplicates = duplicates.DuplicateDetector(window=window) if window else None
 
@@ -170,31 +174,14 @@ class IntakePipeline:
         author: str,
         ticket_id: int | None = None,
     ) -> Message:
-        """Store a message to the citizen inside the caller's transaction.
-
-        Call :meth:`announce` with it once that transaction has committed, so a channel never
-        pushes a message that could still be rolled back.
-        """
-        conversation = await conversations.get(session, conversation_id=conversation_id)
-        message = await conversations.add_message(
-            session,
-            conversation=conversation,
-            direction=Direction.OUTBOUND,
-            text=text,
-            author=author,
-            ticket_id=ticket_id,
+        """Store a message to the citizen in the caller's transaction (see :class:`Outgoing`)."""
+        return await self._outgoing.write_to_citizen(
+            session, conversation_id=conversation_id, text=text, author=author, ticket_id=ticket_id
         )
-        if conversation.channel in self._settings.push_channels:
-            await pushes.enqueue(session, message=message, conversation=conversation)
-        return message
 
     def announce(self, messages: list[Message]) -> None:
-        """Count committed outbound messages and wake the channels that push them."""
-        for message in messages:
-            if self._metrics:
-                self._metrics.messages.labels(message.channel, "out").inc()
-            if self._hub:
-                self._hub.notify(message.conversation_id)
+        """Wake the channels that push committed messages (see :class:`Outgoing`)."""
+        self._outgoing.announce(messages)
 
     def _validate(self, message: InboundMessage) -> None:
         if not message.external_id or len(message.external_id) > 128:
@@ -214,12 +201,34 @@ class IntakePipeline:
                 session, citizen, message, idle_after=self._settings.conversation_idle
             )
             inbound = await records.store_inbound(session, conversation, message)
+            answered = await self._callback_answer(session, conversation, message, analysis)
+            if answered is not None:
+                await records.store_replies(session, conversation, inbound, [answered], None)
+                return records.result_of(conversation, inbound, [answered], None)
             turn = await self._turn(session, citizen, conversation, message, analysis)
             step = policy.step(conversation.state, conversation.draft, turn, self._settings.policy)
             ticket = await self._apply(session, citizen, conversation, message, step)
             await records.store_replies(session, conversation, inbound, step.replies, ticket)
             await self._record_knowledge(session, conversation, inbound, step)
             return records.result_of(conversation, inbound, step.replies, ticket)
+
+    async def _callback_answer(
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        message: InboundMessage,
+        analysis: Analysis,
+    ) -> OutboundReply | None:
+        """A satisfaction rating (or its reason); an emergency always goes to the policy."""
+        if analysis.emergency != "none":
+            return None
+        return await self._callbacks.capture(
+            session,
+            channel=message.channel,
+            address=message.sender,
+            text=analysis.normalized,
+            state=conversation.state,
+        )
 
     async def _apply(
         self,
@@ -299,7 +308,9 @@ class IntakePipeline:
         cues = read_cues(analysis.normalized)
         status_reply = None
         if cues.status_query:
-            status_reply = await self._status_reply(session, citizen, cues.ticket_number)
+            status_reply = await status_query.answer(
+                session, citizen, cues.ticket_number, timezone=self._settings.timezone
+            )
         known_phone = message.contact_phone or await citizens.contact_of(
             session, citizen_id=records.citizen_id(citizen), kind=ContactKind.PHONE
         )
@@ -330,34 +341,6 @@ class IntakePipeline:
             status_reply=status_reply,
             knowledge=knowledge,
         )
-
-    async def _status_reply(
-        self, session: AsyncSession, citizen: Citizen, number: str | None
-    ) -> str:
-        if number is None:
-            return await self._recent_status(session, citizen)
-        try:
-            ticket = await ticket_repo.by_number(session, number=number)
-        except NotFound:
-            return not_found_sentence(number)
-        if ticket.citizen_id != citizen.id:
-            return not_found_sentence(number)
-        return await self._status_sentence(session, ticket)
-
-    async def _recent_status(self, session: AsyncSession, citizen: Citizen) -> str:
-        where = ticket_repo.TicketFilter(
-            citizen_id=records.citizen_id(citizen), limit=3, newest_first=True
-        )
-        recent, total = await ticket_repo.search(session, where=where)
-        if not recent:
-            return "没有查询到您名下的工单。如需查询其他渠道登记的工单，请提供工单编号。"
-        lines = [await self._status_sentence(session, t) for t in recent]
-        more = f"（共 {total} 件，仅显示最近 3 件）" if total > len(recent) else ""
-        return "您名下最近的工单：" + more + "\n" + "\n".join(lines)
-
-    async def _status_sentence(self, session: AsyncSession, ticket: Ticket) -> str:
-        original = await duplicates.original_of(session, ticket)
-        return status_sentence(ticket, timezone=self._settings.timezone, original=original)
 
     async def _replay(self, message: InboundMessage) -> IntakeResult | None:
         async with self._db.session() as session:

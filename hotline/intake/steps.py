@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.intake.messages import OutboundReply
 from hotline.storage.models import Ticket
 
 
@@ -102,6 +103,24 @@ class RouterStep(Protocol):
     async def route(self, session: AsyncSession, ticket: Ticket) -> RoutingDecision | None:
         """Choose the responsible unit and deadline; ``None`` leaves the ticket to triage."""
         ...
+
+
+class CallbackStep(Protocol):
+    async def capture(
+        self, session: AsyncSession, *, channel: str, address: str, text: str, state: str
+    ) -> OutboundReply | None:
+        """The reply when ``text`` answers a satisfaction callback (回访) open at this
+        address, stored in the caller's transaction; None lets the intake go on as usual."""
+        ...
+
+
+class NoCallbacks:
+    """Callbacks switched off: every message goes to the conversation as usual."""
+
+    async def capture(
+        self, session: AsyncSession, *, channel: str, address: str, text: str, state: str
+    ) -> OutboundReply | None:
+        return None
 
 
 class NoClassifier:

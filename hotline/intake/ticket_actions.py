@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -130,6 +131,7 @@ async def _dispatch(
     unit_code: str,
     due_at: datetime | None,
     warn_at: datetime | None = None,
+    why: str | None = None,
 ) -> TicketEvent:
     """Hand the ticket to ``unit_code`` and queue its dispatch; ``due_at`` None keeps the old
     due time."""
@@ -143,12 +145,46 @@ async def _dispatch(
         actor=actor,
         action=action,
         to=S.DISPATCHED,
-        note=f"派至{unit.name}（{unit.code}）",
+        note=f"{why}；派至{unit.name}（{unit.code}）" if why else f"派至{unit.name}（{unit.code}）",
     )
     await outbox.enqueue(
         session, ticket=ticket, unit=unit, event=event, kind=DispatchKind.DISPATCHED
     )
     return event
+
+
+async def reopen(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    actor: str,
+    why: str,
+    due_at: datetime,
+    warn_at: datetime | None = None,
+) -> TicketEvent:
+    """重办: a resolved (or closed) ticket goes back to the unit that resolved it, with a new
+    due time; the unit receives it like any dispatch and accepts it again."""
+    require_status(ticket, "reopen", S.RESOLVED, S.CLOSED)
+    unit = await _unit_of(session, ticket)
+    ticket.closed_at = None
+    return await _dispatch(
+        session,
+        ticket,
+        actor=actor,
+        action="reopened",
+        unit_code=unit.code,
+        due_at=due_at,
+        warn_at=warn_at,
+        why=why,
+    )
+
+
+async def reopen_count(session: AsyncSession, ticket: Ticket) -> int:
+    """How many times the ticket was reopened (重办) so far."""
+    statement = select(func.count()).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.action == "reopened"
+    )
+    return int((await session.execute(statement)).scalar_one())
 
 
 def move_due(ticket: Ticket, due_at: datetime, warn_at: datetime | None = None) -> None:

@@ -174,6 +174,13 @@ class Router:
             log.warning("routing.calendar_not_covered %s", exc.message)
             return None, exc.message
 
+    def restart_deadline(self, ticket: Ticket, start: dt.datetime) -> Deadline | None:
+        """The ticket's deadline counted again from ``start`` (a reopened ticket, 重办)."""
+        if not ticket.subcategory_code:
+            return None
+        subcategory = self.taxonomy.subcategory(ticket.subcategory_code)
+        return self._deadline(subcategory, parse_urgency(ticket.urgency), start)[0]
+
     def explain_ticket(self, ticket: Ticket) -> RoutingExplanation | None:
         """The decision for a stored ticket; None when it is unclassified (agents triage it)."""
         if not ticket.subcategory_code:

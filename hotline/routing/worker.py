@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -31,6 +30,7 @@ from hotline.errors import StorageUnavailable
 from hotline.routing.delivery import DeliveryFailed, Sender
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.storage.db import Database
+from hotline.storage.leases import Lease
 from hotline.storage.models import (
     DeliveryMethod,
     Dispatch,
@@ -98,6 +98,7 @@ class DispatchWorker:
         self.senders = dict(senders)
         self.settings = settings or WorkerSettings()
         self.name = name or worker_name()
+        self._lease = Lease(Dispatch, self.name, self.settings.lease_seconds)
 
     async def run_once(self) -> BatchReport:
         """One batch: claim what is due, then send it chunk by chunk, storing each chunk's
@@ -143,31 +144,13 @@ class DispatchWorker:
 
     async def _claim(self) -> list[tuple[Dispatch, Unit]]:
         """Lease up to a batch of due rows in one statement; others skip the locked ones."""
-        now = utcnow()
         methods = [m.value for m in self.senders]
-        due = (
-            select(col(Dispatch.id))
-            .where(Dispatch.status == DispatchStatus.PENDING)
-            .where(col(Dispatch.method).in_(methods))
-            .where(col(Dispatch.next_attempt_at) <= now)
-            .where((col(Dispatch.locked_until).is_(None)) | (col(Dispatch.locked_until) < now))
-            .order_by(col(Dispatch.next_attempt_at), col(Dispatch.id))
-            .limit(self.settings.batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        lease = (
-            update(Dispatch)
-            .where(col(Dispatch.id).in_(due.scalar_subquery()))
-            .values(
-                locked_by=self.name,
-                locked_until=now + timedelta(seconds=self.settings.lease_seconds),
-                attempts=col(Dispatch.attempts) + 1,
-            )
-            .returning(Dispatch)
-            .execution_options(synchronize_session=False)
-        )
         async with self.database.session() as session:
-            rows = sorted((await session.execute(lease)).scalars(), key=lambda d: d.id or 0)
+            rows = await self._lease.claim(
+                session,
+                limit=self.settings.batch_size,
+                where=[col(Dispatch.method).in_(methods)],
+            )
             if not rows:
                 return []
             unit_ids = {row.unit_id for row in rows}
@@ -177,17 +160,8 @@ class DispatchWorker:
 
     async def _renew(self, chunk: list[tuple[Dispatch, Unit]]) -> list[tuple[Dispatch, Unit]]:
         """Extend the lease on the rows of ``chunk`` this worker still holds: only those are due."""
-        statement = (
-            update(Dispatch)
-            .where(col(Dispatch.id).in_([d.id for d, _ in chunk]))
-            .where(col(Dispatch.locked_by) == self.name)
-            .where(col(Dispatch.status) == DispatchStatus.PENDING)
-            .values(locked_until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
-            .returning(col(Dispatch.id))
-            .execution_options(synchronize_session=False)
-        )
         async with self.database.session() as session:
-            held = set((await session.execute(statement)).scalars())
+            held = await self._lease.renew(session, (d.id for d, _ in chunk))
         return [(d, u) for d, u in chunk if d.id in held]
 
     async def _settle(
@@ -195,42 +169,27 @@ class DispatchWorker:
     ) -> None:
         """Store outcomes, each only where this worker still holds the lease."""
         now = utcnow()
-        mine = col(Dispatch.locked_by) == self.name
-        released = {"locked_by": None, "locked_until": None}
         delivered = [o.dispatch_id for o in outcomes if o.error is None]
         async with self.database.session() as session:
-            if delivered:
-                stored = await session.execute(
-                    update(Dispatch)
-                    .where(col(Dispatch.id).in_(delivered) & mine)
-                    .values(
-                        status=DispatchStatus.DELIVERED,
-                        delivered_at=now,
-                        last_error=None,
-                        **released,
-                    )
-                    .returning(col(Dispatch.id))
-                    .execution_options(synchronize_session=False)
-                )
-                report.delivered += len(stored.scalars().all())
+            stored = await self._lease.settle(
+                session,
+                delivered,
+                status=DispatchStatus.DELIVERED,
+                delivered_at=now,
+                last_error=None,
+            )
+            report.delivered += len(stored)
             for outcome in outcomes:
                 if outcome.error is None:
                     continue
-                values: dict[str, object] = {"last_error": outcome.error, **released}
+                values: dict[str, object] = {"last_error": outcome.error}
                 dead = attempts[outcome.dispatch_id] >= self.settings.max_attempts
                 if dead:
                     values["status"] = DispatchStatus.DEAD
                 else:
                     retry = backoff(attempts[outcome.dispatch_id], self.settings)
                     values["next_attempt_at"] = now + retry
-                stored = await session.execute(
-                    update(Dispatch)
-                    .where((col(Dispatch.id) == outcome.dispatch_id) & mine)
-                    .values(**values)
-                    .returning(col(Dispatch.id))
-                    .execution_options(synchronize_session=False)
-                )
-                if stored.scalar_one_or_none() is None:
+                if not await self._lease.settle(session, [outcome.dispatch_id], **values):
                     continue  # the lease ran out and another worker has the row: its outcome counts
                 if dead:
                     report.dead += 1

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Protocol
 
 import click
 
+from hotline.callbacks.worker import CallbackWorker
 from hotline.channels.push import PushWorker
 from hotline.cli.common import get_config, run_async
+from hotline.config import Config
+from hotline.intake.outgoing import Outgoing
 from hotline.observability import configure_logging
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker
@@ -24,8 +28,9 @@ log = logging.getLogger(__name__)
 @click.pass_context
 @run_async
 async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
-    """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, and push
-    later messages to citizens on WeChat (when that channel is enabled).
+    """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, push later
+    messages to citizens (WeChat, Telegram, SMS, when enabled) and ask the satisfaction
+    callbacks (回访).
 
     Run as many as needed beside the servers on PostgreSQL; each row is sent by one worker at a
     time. SIGTERM or SIGINT lets the batch in flight finish, then exits.
@@ -37,6 +42,7 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     database = Database(config.database_url, pool_size=config.database.pool_size)
     runner = build_worker(config, database)
     pusher = build_pusher(config, database)
+    asker = _callback_worker(config, database, runner.dispatcher.name)
     if no_sweep:
         runner.sweeper = None
     try:
@@ -44,10 +50,35 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
             await _drain(runner.dispatcher, runner.sweeper)
             if pusher is not None:
                 await _drain_pushes(pusher)
+            if asker is not None:
+                await _ask_once(asker)
         else:
-            await _run_until_signalled(runner, pusher)
+            await _run_until_signalled(runner, [b for b in (pusher, asker) if b is not None])
     finally:
         await database.dispose()
+
+
+def _callback_worker(config: Config, database: Database, name: str) -> CallbackWorker | None:
+    """The satisfaction callbacks' worker; messages it writes go out through the push outbox."""
+    from hotline.callbacks.setup import build_callback_worker, build_callbacks
+    from hotline.services import push_channels
+
+    channels = push_channels(config)
+    # Answers (and so reopens) are handled by the servers; the worker only asks and waits.
+    callbacks = build_callbacks(config, database, channels, deadlines=None)
+    if callbacks is None:
+        return None
+    writer = Outgoing(push_channels=channels)
+    return build_callback_worker(config, callbacks, writer, name=name)
+
+
+async def _ask_once(asker: CallbackWorker) -> None:
+    report = await asker.run_once()
+    await asker.stop()
+    click.echo(
+        f"callbacks: asked {report.asked} by message, called {report.called}, "
+        f"{report.expired} unanswered, {report.cancelled} cancelled, {report.failed} failed"
+    )
 
 
 async def _drain(dispatcher: DispatchWorker, sweeper: DeadlineSweeper | None) -> None:
@@ -80,14 +111,19 @@ async def _drain_pushes(pusher: PushWorker) -> None:
     click.echo(f"pushed {sent} to citizens, failed {failed} (will retry), dead-lettered {dead}")
 
 
-async def _run_until_signalled(runner: Worker, pusher: PushWorker | None) -> None:
+class Background(Protocol):
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+async def _run_until_signalled(runner: Worker, beside: list[Background]) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner.start()
-    if pusher is not None:
-        pusher.start()
+    for background in beside:
+        background.start()
     click.echo(f"worker {runner.dispatcher.name} running; SIGTERM to stop", err=True)
     try:
         await stop.wait()
@@ -95,5 +131,5 @@ async def _run_until_signalled(runner: Worker, pusher: PushWorker | None) -> Non
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await runner.stop()
-        if pusher is not None:
-            await pusher.stop()
+        for background in beside:
+            await background.stop()

@@ -12,10 +12,12 @@ from hotline.channels.registry import enabled_channels
 from hotline.routing.router import Router
 from hotline.services import Services, TaxonomyCheck, start_services, stop_services
 from hotline.web import (
+    callbacks_api,
     dispatch_api,
     knowledge_api,
     openapi,
     ops,
+    reports_api,
     routing_api,
     staff,
     ticket_actions,
@@ -45,11 +47,17 @@ def create_app(services: Services) -> web.Application:
         config.data_dir,
         services.database,
         services.taxonomy,
+        services.callbacks,
     )
     for channel in enabled_channels(config, port):
         app.router.add_routes(channel.routes())
     app.router.add_routes(staff.routes())
     app.router.add_routes(ticket_actions.routes())
+    if services.callbacks is not None:
+        app[callbacks_api.CALLBACKS] = services.callbacks
+    app.router.add_routes(callbacks_api.routes())
+    app[reports_api.TAXONOMY] = services.taxonomy
+    app.router.add_routes(reports_api.routes())
     app.router.add_routes(dispatch_api.routes())
     routing_api.mount(app, services.router)
     if isinstance(services.router, Router):

@@ -12,6 +12,7 @@ from hotline import __version__
 from hotline.channels.app import AppMessageIn
 from hotline.channels.letters import LetterIn
 from hotline.knowledge.workflow import EntryContent, EntryPatch
+from hotline.web.callbacks_api import ManualResultIn
 from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
 from hotline.web.responses import json_response
 from hotline.web.routing_api import CheckIn, ExplainIn, RulesIn
@@ -187,6 +188,36 @@ OPERATIONS = (
         "get",
         "/api/v1/staff/reports/overdue",
         "Escalated (督办) tickets still open, longest overdue first",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/callbacks",
+        "Satisfaction callbacks (回访) (query: status, rating, limit, offset); units: their own",
+        None,
+        "bearer",
+    ),
+    Operation("get", f"{TICKET}/callbacks", "A ticket's callbacks, newest first", None, "bearer"),
+    Operation(
+        "post",
+        f"{TICKET}/callback",
+        "人工回访: record the answer an agent heard; 不满意 reopens (重办)",
+        ManualResultIn,
+        "bearer",
+        ACTION_ERRORS,
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/reports/satisfaction",
+        "办结率 and 满意率 per unit or category (query: days, by=unit|category)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/reports/trends",
+        "Requests rising this week (query: days, weeks, by=category|subcategory|area)",
         None,
         "bearer",
     ),

@@ -18,6 +18,7 @@ from hotline.intake.queries import message_view
 from hotline.routing.router import RoutingExplanation
 from hotline.storage.models import Role, Ticket, TicketEvent
 from hotline.web.bodies import query_int, read_json
+from hotline.web.callbacks_api import CALLBACKS
 from hotline.web.keys import DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import current_user, require_roles
@@ -161,6 +162,9 @@ async def resolve(request: web.Request) -> web.Response:
         event, notices = await actions.resolve(
             session, ticket, actor=_actor(user), reply=body.reply
         )
+        callbacks = request.app.get(CALLBACKS)
+        if callbacks is not None:
+            await callbacks.schedule(session, ticket)  # 回访 of every citizen who reported it
         sent = [
             await pipeline.write_to_citizen(
                 session,

@@ -1,5 +1,6 @@
 """A stand-in for Twilio's REST API (``api.twilio.com``), which tests cannot reach: the
-Messages resource, with the documented error bodies. Twilio's own client talks to it."""
+Messages and Calls resources, with the documented error bodies. Twilio's own client talks to
+it."""
 
 from __future__ import annotations
 
@@ -14,15 +15,21 @@ from aiohttp import web
 class FakeTwilioApi:
     account_sid: str
     sent: list[dict[str, str]] = field(default_factory=list)
+    #: calls placed (the form Twilio's client posted: To, From, Url, StatusCallback…)
+    calls: list[dict[str, str]] = field(default_factory=list)
+    #: live calls redirected: (call sid, the form posted: Url, Method)
+    redirected: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     #: answers for the next sends: (HTTP status, Twilio error code)
     script: list[tuple[int, int]] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self._call)
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Calls/{call}.json", self._redirect)
         return app
 
-    async def _create(self, request: web.Request) -> web.Response:
+    def _refused(self, request: web.Request) -> web.Response | None:
         if (
             request.match_info["sid"] != self.account_sid
             or request.headers.get("Authorization", "").split(" ")[0] != "Basic"
@@ -30,13 +37,37 @@ class FakeTwilioApi:
             return web.json_response(
                 {"code": 20003, "message": "Authenticate", "status": 401}, status=401
             )
-        form = {k: str(v) for k, v in (await request.post()).items()}
         if self.script:
             status, code = self.script.pop(0)
             body: dict[str, Any] = {"code": code, "message": f"scripted {code}", "status": status}
             return web.json_response(body, status=status)
+        return None
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        form = {k: str(v) for k, v in (await request.post()).items()}
         self.sent.append(form)
         sid = "SM" + secrets.token_hex(16)
         resource = {"sid": sid, "account_sid": self.account_sid, "to": form["To"],
                     "from": form["From"], "body": form["Body"], "status": "queued"}  # fmt: skip
         return web.json_response(resource, status=201)
+
+    async def _call(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.calls.append(form)
+        sid = "CA" + secrets.token_hex(16)
+        resource = {"sid": sid, "account_sid": self.account_sid, "to": form["To"],
+                    "from": form["From"], "status": "queued"}  # fmt: skip
+        return web.json_response(resource, status=201)
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        call = request.match_info["call"]
+        self.redirected.append((call, form))
+        resource = {"sid": call, "account_sid": self.account_sid, "status": "in-progress"}
+        return web.json_response(resource, status=200)

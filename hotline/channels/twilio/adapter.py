@@ -47,7 +47,17 @@ class TwilioAdapter:
         self._validator = RequestValidator(config.auth_token)
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.post(VOICE, self.call), web.post(GATHER, self.gather), web.post(SMS, self.sms)]
+        routes = [
+            web.post(VOICE, self.call),
+            web.post(GATHER, self.gather),
+            web.post(SMS, self.sms),
+        ]
+        if self._port.callbacks is not None:
+            from hotline.channels.twilio.survey import TwilioSurvey
+
+            survey = TwilioSurvey(self._port.callbacks, read_form=self._form, voice=self._voice())
+            routes.extend(survey.routes())
+        return routes
 
     async def call(self, request: web.Request) -> web.Response:
         """A new call: greet and listen."""

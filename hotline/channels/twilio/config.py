@@ -23,6 +23,8 @@ class TwilioConfig(BaseModel):
     public_base_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
     #: the number later messages (agents' replies, resolutions) are sent from by SMS; empty: none
     sms_from: str = ""
+    #: the number satisfaction callbacks (回访) are called from, keypad rating; empty: no calls
+    voice_from: str = ""
     api_base_url: str = Field("https://api.twilio.com", pattern=r"^https?://\S+$")
     language: str = "zh-CN"
     #: a text-to-speech voice that speaks Mandarin, e.g. Polly.Zhiyu or Google.cmn-CN-Standard-A

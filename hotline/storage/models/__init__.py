@@ -1,5 +1,6 @@
 """SQLModel tables, one module per aggregate; importing this package registers them all."""
 
+from hotline.storage.models.callbacks import CallbackStatus, Rating, SatisfactionCallback
 from hotline.storage.models.citizens import Citizen, ContactKind, ContactPoint
 from hotline.storage.models.conversations import (
     Conversation,
@@ -38,6 +39,7 @@ from hotline.storage.models.units import Unit, UnitLevel
 
 __all__ = [
     "AuthToken",
+    "CallbackStatus",
     "ChangeAction",
     "Citizen",
     "CitizenPush",
@@ -61,8 +63,10 @@ __all__ = [
     "Message",
     "Open311Key",
     "PushStatus",
+    "Rating",
     "Role",
     "RoutingRuleSet",
+    "SatisfactionCallback",
     "StaffUser",
     "Ticket",
     "TicketCounter",

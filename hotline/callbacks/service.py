@@ -1,0 +1,221 @@
+"""The callbacks' entry points: scheduling at 办结, answers from every path, agents' results.
+
+An answer arrives in one of four ways: a message the intake hands over (:meth:`capture`, in
+the intake's transaction, so the rating and the reply commit together), a key pressed in an
+outbound call (:meth:`press`), a reason spoken after 不满意 (:meth:`spoken_reason`), or an
+agent who called the citizen by hand (:meth:`record_by_agent`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from hotline.callbacks import plan, wording
+from hotline.callbacks.answers import Answering, DeadlineSource, Outcome
+from hotline.callbacks.plan import Reach
+from hotline.callbacks.ratings import KEYS, read_answer
+from hotline.callbacks.settings import CallbackSettings
+from hotline.errors import Conflict, NotFound
+from hotline.intake.messages import OutboundReply
+from hotline.storage.db import Database
+from hotline.storage.models import (
+    CallbackStatus,
+    ConversationState,
+    Rating,
+    SatisfactionCallback,
+    Ticket,
+)
+from hotline.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+#: a bare 1/2/3 answers the survey only where it cannot be a choice in a conversation
+_KEY_STATES = frozenset({ConversationState.IDLE, ConversationState.ANSWERED})
+OPEN = (CallbackStatus.SCHEDULED, CallbackStatus.AWAITING, CallbackStatus.UNREACHED)
+
+
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What to say in the call after a key press."""
+
+    text: str
+    valid: bool = True
+    ask_reason: bool = False
+
+
+class Callbacks:
+    def __init__(
+        self,
+        database: Database,
+        settings: CallbackSettings,
+        reach: Reach,
+        *,
+        deadlines: DeadlineSource | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.reach = reach
+        self.answering = Answering(settings, deadlines)
+
+    async def schedule(self, session: AsyncSession, ticket: Ticket) -> list[SatisfactionCallback]:
+        """Plan the callbacks of a ticket just resolved (in the resolution's transaction)."""
+        return await plan.schedule(session, ticket, reach=self.reach, settings=self.settings)
+
+    # -- the intake hands over messages from citizens with a question open -----------------
+
+    async def capture(
+        self, session: AsyncSession, *, channel: str, address: str, text: str, state: str
+    ) -> OutboundReply | None:
+        """The reply when ``text`` answers an open callback of this address, else None."""
+        answer = read_answer(text, keys=state in _KEY_STATES)
+        if answer is not None:
+            callback = await self._open_for(session, channel, address)
+            if callback is not None:
+                outcome = await self.answering.rate(
+                    session,
+                    callback,
+                    rating=answer.rating,
+                    reason=answer.reason,
+                    via=f"message:{channel}",
+                )
+                return OutboundReply(_with_reason_request(outcome))
+        if state != ConversationState.IDLE:
+            return None
+        waiting = await self._reason_wanted(session, channel, address)
+        if waiting is None:
+            return None
+        return OutboundReply(await self.answering.add_reason(session, waiting, text))
+
+    async def _open_for(
+        self, session: AsyncSession, channel: str, address: str
+    ) -> SatisfactionCallback | None:
+        """The question most recently asked at this address and still open."""
+        statement = (
+            select(SatisfactionCallback)
+            .where(SatisfactionCallback.channel == channel)
+            .where(SatisfactionCallback.address == address)
+            .where(SatisfactionCallback.status == CallbackStatus.AWAITING)
+            .order_by(col(SatisfactionCallback.updated_at).desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await session.execute(statement)).scalars().first()
+
+    async def _reason_wanted(
+        self, session: AsyncSession, channel: str, address: str
+    ) -> SatisfactionCallback | None:
+        statement = (
+            select(SatisfactionCallback)
+            .where(SatisfactionCallback.channel == channel)
+            .where(SatisfactionCallback.address == address)
+            .where(SatisfactionCallback.status == CallbackStatus.ANSWERED)
+            .where(col(SatisfactionCallback.reason_until) > utcnow())
+            .order_by(col(SatisfactionCallback.answered_at).desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await session.execute(statement)).scalars().first()
+
+    # -- outbound calls ----------------------------------------------------------------------
+
+    async def call_question(self, callback_id: int) -> str | None:
+        """What to say when the citizen picks up; None when nothing is to be asked any more."""
+        async with self.database.read() as session:
+            callback = await _get(session, callback_id)
+            if callback.status != CallbackStatus.AWAITING or callback.method != plan.CALL:
+                return None
+            ticket = await session.get(Ticket, callback.ticket_id)
+            return wording.spoken_question(ticket.number if ticket else "")
+
+    async def press(self, callback_id: int, digits: str) -> KeyOutcome:
+        """A key pressed in the call: 1 满意, 2 基本满意, 3 不满意."""
+        rating = KEYS.get(digits.strip())
+        async with self.database.session() as session:
+            callback = await _get(session, callback_id, lock=True)
+            if callback.status == CallbackStatus.ANSWERED and callback.rating is not None:
+                number = (await _ticket(session, callback.ticket_id)).number
+                return KeyOutcome(wording.already_rated(number, callback.rating))
+            if callback.status != CallbackStatus.AWAITING:
+                return KeyOutcome(wording.SPOKEN_GOODBYE)
+            if rating is None:
+                return KeyOutcome(wording.SPOKEN_AGAIN, valid=False)
+            outcome = await self.answering.rate(
+                session, callback, rating=rating, reason=None, via="keypad"
+            )
+        return KeyOutcome(outcome.text, ask_reason=outcome.ask_reason)
+
+    async def spoken_reason(self, callback_id: int, text: str) -> str:
+        async with self.database.session() as session:
+            callback = await _get(session, callback_id, lock=True)
+            if callback.reason_until is None or not text.strip():
+                return wording.REASON_NOTED if callback.reason else wording.SPOKEN_GOODBYE
+            return await self.answering.add_reason(session, callback, text.strip())
+
+    async def call_ended(self, callback_id: int, status: str) -> None:
+        """The telephony provider says the call is over; unanswered, it is tried again later."""
+        async with self.database.session() as session:
+            callback = await _get(session, callback_id, lock=True)
+            if callback.status == CallbackStatus.AWAITING and callback.method == plan.CALL:
+                why = "未接听" if status in ("no-answer", "busy") else f"通话结束未评价（{status}）"
+                await self.answering.unanswered(session, callback, why=why)
+                log.info("callbacks.call_unanswered callback=%s status=%s", callback_id, status)
+
+    # -- agents --------------------------------------------------------------------------------
+
+    async def record_by_agent(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        *,
+        rating: Rating,
+        reason: str | None,
+        agent: str,
+    ) -> tuple[SatisfactionCallback, Outcome]:
+        """人工回访: an agent called the citizen and records the answer on the open callback."""
+        statement = (
+            select(SatisfactionCallback)
+            .where(SatisfactionCallback.ticket_id == ticket.id)
+            .order_by(col(SatisfactionCallback.round).desc())
+            .limit(1)
+            .with_for_update()
+        )
+        callback = (await session.execute(statement)).scalars().first()
+        if callback is None:
+            raise Conflict(f"ticket {ticket.number} has no callback: it was never resolved")
+        if callback.status not in OPEN:
+            raise Conflict(
+                f"the callback of ticket {ticket.number} (round {callback.round}) is "
+                f"{callback.status}; only an open one can be answered"
+            )
+        outcome = await self.answering.rate(
+            session,
+            callback,
+            rating=rating,
+            reason=reason,
+            via=f"agent:{agent}",
+            actor=f"agent:{agent}",
+        )
+        return callback, outcome
+
+
+def _with_reason_request(outcome: Outcome) -> str:
+    return outcome.text + (wording.ASK_REASON if outcome.ask_reason else "")
+
+
+async def _get(
+    session: AsyncSession, callback_id: int, *, lock: bool = False
+) -> SatisfactionCallback:
+    callback = await session.get(SatisfactionCallback, callback_id, with_for_update=lock)
+    if callback is None:
+        raise NotFound(f"callback {callback_id} does not exist")
+    return callback
+
+
+async def _ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist")
+    return ticket

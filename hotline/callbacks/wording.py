@@ -1,0 +1,41 @@
+"""What the citizen reads or hears in a satisfaction callback (回访)."""
+
+from __future__ import annotations
+
+from hotline.callbacks.ratings import label
+from hotline.storage.models import Rating
+
+QUESTION = (
+    "【12345回访】您反映的问题（工单 {number}）已办结。请对办理结果评价：回复 1 满意，"
+    "2 基本满意，3 不满意。不满意的可直接写明原因。"
+)
+SPOKEN_QUESTION = (
+    "您好，这里是12345政务服务便民热线回访。您反映的问题，工单尾号{tail}，已经办结。"
+    "请对办理结果评价：满意请按1，基本满意请按2，不满意请按3。"
+)
+SPOKEN_AGAIN = "没有收到有效按键。满意请按1，基本满意请按2，不满意请按3。"
+SPOKEN_GOODBYE = "感谢您接听，我们稍后再与您联系。再见。"
+ASK_REASON_SPOKEN = "请在提示音后简要说出不满意的原因，说完请挂机。"
+REASON_NOTED = "已记录您的意见并转交办理，感谢您的反馈。"
+THANKS = {
+    Rating.SATISFIED: "感谢您的评价！工单 {number} 的评价已记录为“满意”。",
+    Rating.BASIC: "感谢您的评价，我们会继续改进。工单 {number} 的评价已记录为“基本满意”。",
+}
+REOPENED = "很抱歉没能让您满意。工单 {number} 已交{unit}重新办理（重办），办理时限至{due}。"
+ESCALATED = "很抱歉没能让您满意。您的意见已转热线督办，工作人员会尽快与您联系。"
+ALREADY_REOPENED = "很抱歉没能让您满意。工单 {number} 已在重新办理中，您的意见已一并转交。"
+ASK_REASON = "如方便，请直接回复不满意的原因，我们一并转交。"
+ALREADY_RATED = "工单 {number} 的回访评价已记录为“{rating}”，感谢您的反馈。"
+
+
+def question(number: str) -> str:
+    return QUESTION.format(number=number)
+
+
+def spoken_question(number: str) -> str:
+    """Read aloud: the last four digits of the number say which ticket without a long list."""
+    return SPOKEN_QUESTION.format(tail="，".join(number[-4:]))
+
+
+def already_rated(number: str, rating: Rating | str) -> str:
+    return ALREADY_RATED.format(number=number, rating=label(rating))

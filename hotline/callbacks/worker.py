@@ -1,0 +1,284 @@
+"""Asking the questions: the callback worker beside the dispatch and push workers.
+
+Each round it (1) gives up waiting on questions whose answer window closed (asked again later,
+or unreached after the last attempt), then, inside the hours citizens may be asked, (2) leases
+due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next route:
+
+* a **message** is written into the citizen's conversation in the same transaction that marks
+  the callback as awaiting, so the push outbox delivers it (WeChat, Telegram, SMS, e-mail) or
+  the app shows it; nothing is sent from here;
+* a **call** is placed through the telephony provider outside any transaction, and stored as
+  awaiting only while the lease is held; the keypad answer and the end of the call come back
+  through the provider's webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from hotline.callbacks import plan, wording
+from hotline.callbacks.answers import Answering
+from hotline.callbacks.settings import CallbackSettings
+from hotline.errors import StorageUnavailable
+from hotline.intake.records import CHANNEL_CONTACT_KINDS
+from hotline.storage.db import Database
+from hotline.storage.leases import Lease
+from hotline.storage.models import CallbackStatus, Message, SatisfactionCallback, Ticket
+from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import tickets as ticket_repo
+from hotline.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+ASKABLE = ("resolved", "closed")
+
+
+class CallFailed(Exception):
+    """The provider did not place the call."""
+
+
+class Caller(Protocol):
+    async def place(self, *, to: str, callback_id: int) -> str:
+        """Start an outbound call whose answer comes back for ``callback_id``; the call's id."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class CitizenWriter(Protocol):
+    """The intake's way to write to a citizen (the message is pushed by its channel)."""
+
+    async def write_to_citizen(
+        self,
+        session: AsyncSession,
+        *,
+        conversation_id: str,
+        text: str,
+        author: str,
+        ticket_id: int | None = None,
+    ) -> Message: ...
+
+    def announce(self, messages: list[Message]) -> None: ...
+
+
+@dataclass
+class CallbackReport:
+    asked: int = 0
+    called: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    failed: int = 0
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+class CallbackWorker:
+    def __init__(
+        self,
+        database: Database,
+        settings: CallbackSettings,
+        *,
+        writer: CitizenWriter,
+        caller: Caller | None = None,
+        answering: Answering | None = None,
+        name: str,
+        batch_size: int = 50,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.writer = writer
+        self.caller = caller
+        self.answering = answering or Answering(settings)
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._lease = Lease(SatisfactionCallback, name, lease_seconds, pending="scheduled")
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self, now: datetime | None = None) -> CallbackReport:
+        now = now or utcnow()
+        report = CallbackReport()
+        await self._expire(now, report)
+        if self.settings.next_window(now) != now:
+            return report  # nobody is called or messaged at night
+        async with self.database.session() as session:
+            claimed = await self._lease.claim(session, limit=self.batch_size, now=now)
+        for callback in claimed:
+            try:
+                await self._ask(callback, now, report)
+            except _LeaseLost:
+                continue  # too slow: another worker has it now
+        return report
+
+    async def _expire(self, now: datetime, report: CallbackReport) -> None:
+        statement = (
+            select(SatisfactionCallback)
+            .where(SatisfactionCallback.status == CallbackStatus.AWAITING)
+            .where(col(SatisfactionCallback.expires_at) <= now)
+            .order_by(col(SatisfactionCallback.expires_at))
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.database.session() as session:
+            for callback in (await session.execute(statement)).scalars():
+                why = "电话无应答" if callback.method == plan.CALL else "消息未获回复"
+                await self.answering.unanswered(session, callback, why=why, now=now)
+                report.expired += 1
+
+    async def _ask(
+        self, callback: SatisfactionCallback, now: datetime, report: CallbackReport
+    ) -> None:
+        route = callback.routes[(callback.attempts - 1) % len(callback.routes)]
+        if route["method"] == plan.CALL:
+            await self._call(callback, route, now, report)
+            return
+        async with self.database.session() as session:
+            if not await self._still_resolved(session, callback, report):
+                return
+            reporter = await session.get(Ticket, callback.ticket_id)
+            assert reporter is not None
+            conversation_id = route.get("conversation_id") or await self._conversation(
+                session, reporter, route
+            )
+            message = await self.writer.write_to_citizen(
+                session,
+                conversation_id=conversation_id,
+                text=wording.question(reporter.number),
+                author="system:callback",
+                ticket_id=reporter.id,
+            )
+            await self._awaiting(session, callback, route, now + self.settings.answer_window)
+        self.writer.announce([message])
+        report.asked += 1
+
+    async def _call(
+        self,
+        callback: SatisfactionCallback,
+        route: dict[str, Any],
+        now: datetime,
+        report: CallbackReport,
+    ) -> None:
+        async with self.database.read() as session:
+            handled = await session.get(Ticket, callback.handled_ticket_id)
+        if handled is None or handled.status not in ASKABLE:
+            async with self.database.session() as session:
+                await self._still_resolved(session, callback, report)
+            return
+        assert callback.id is not None
+        try:
+            if self.caller is None:
+                raise CallFailed("outbound calls are not configured")
+            call_id = await self.caller.place(to=route["address"], callback_id=callback.id)
+        except CallFailed as e:
+            report.failed += 1
+            async with self.database.session() as session:
+                held = await session.get(SatisfactionCallback, callback.id, with_for_update=True)
+                if held is None or held.locked_by != self._lease.holder:
+                    raise _LeaseLost from e
+                await self.answering.unanswered(session, held, why=f"外呼失败：{e}", now=now)
+            return
+        async with self.database.session() as session:
+            await self._awaiting(
+                session, callback, route, now + self.settings.call_window, call_id=call_id
+            )
+        report.called += 1
+
+    async def _still_resolved(
+        self, session: AsyncSession, callback: SatisfactionCallback, report: CallbackReport
+    ) -> bool:
+        """False (and the callback cancelled) when the ticket was reopened meanwhile."""
+        handled = await session.get(Ticket, callback.handled_ticket_id)
+        if handled is not None and handled.status in ASKABLE:
+            return True
+        if not await self._lease.settle(session, [callback.id], status=CallbackStatus.CANCELLED):
+            raise _LeaseLost
+        report.cancelled += 1
+        return False
+
+    async def _conversation(
+        self, session: AsyncSession, ticket: Ticket, route: dict[str, Any]
+    ) -> str:
+        """The citizen's conversation on the route's channel (an SMS thread), or a new one."""
+        channel, address = route["channel"], route["address"]
+        found = await conversations.current(
+            session, channel=channel, address=address, idle_after=self.settings.answer_window
+        )
+        if found is not None:
+            return found.id
+        kind = CHANNEL_CONTACT_KINDS[channel]
+        await citizens.add_contact(session, citizen_id=ticket.citizen_id, kind=kind, value=address)
+        started = await conversations.start(
+            session, citizen_id=ticket.citizen_id, channel=channel, address=address
+        )
+        return started.id
+
+    async def _awaiting(
+        self,
+        session: AsyncSession,
+        callback: SatisfactionCallback,
+        route: dict[str, Any],
+        expires_at: datetime,
+        *,
+        call_id: str | None = None,
+    ) -> None:
+        stored = await self._lease.settle(
+            session,
+            [callback.id],
+            status=CallbackStatus.AWAITING,
+            method=route["method"],
+            channel=route["channel"],
+            address=route["address"],
+            expires_at=expires_at,
+            call_id=call_id,
+            last_error=None,
+            updated_at=utcnow(),
+        )
+        if not stored:
+            raise _LeaseLost
+        reporter = await session.get(Ticket, callback.ticket_id)
+        assert reporter is not None
+        await ticket_repo.record(
+            session,
+            ticket=reporter,
+            actor="system",
+            action="callback_asked",
+            to_value=f"{route['method']}:{route['channel']}",
+            note=f"第{callback.attempts}次回访：{plan.describe([route])}",
+        )
+
+    # -- running in the background -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="satisfaction-callbacks")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.caller is not None:
+            await self.caller.close()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.run_once()
+            except StorageUnavailable as e:
+                log.warning("callbacks.database_unavailable: %s", e.message)
+            except Exception:  # one bad round must not end the loop; its leases run out
+                log.exception("callbacks.round_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
