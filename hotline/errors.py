@@ -85,6 +85,13 @@ class StorageUnavailable(HotlineError):
     status = 503
 
 
+class UpstreamFailed(HotlineError):
+    """A service we depend on (the telephony provider) refused or could not be reached."""
+
+    code = "upstream_failed"
+    status = 502
+
+
 class ChannelError(HotlineError):
     """A channel payload or vendor interaction failed."""
 

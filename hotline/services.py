@@ -22,6 +22,7 @@ from hotline.config import Config
 from hotline.encoders.base import Encoder
 from hotline.encoders.factory import load_encoder
 from hotline.errors import NotFound, ValidationFailed
+from hotline.intake.handoff import CallBridge
 from hotline.intake.hub import ReplyHub
 from hotline.intake.pipeline import IntakePipeline, IntakeSettings, TextAnalyzer
 from hotline.intake.policy import PolicySettings
@@ -78,6 +79,10 @@ class Services:
     callbacks: Callbacks | None = None
     #: asking the callbacks' questions inside this process, if any
     callback_worker: CallbackWorker | None = None
+    #: for the agents' live desk: the classifier, ticket filing, bridging callers to agents
+    classifier: ClassifierStep | None = None
+    tickets: TicketFactory | None = None
+    call_bridge: CallBridge | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -119,15 +124,16 @@ def build_services(
     metrics, hub = Metrics(), ReplyHub()
     deadlines = router if isinstance(router, Router) else None
     callbacks = build_callbacks(config, database, push_channels(config), deadlines)
+    tickets = TicketFactory(
+        classifier=classifier,
+        router=router,
+        timezone=config.intake.timezone,
+        sequence_digits=config.intake.ticket_sequence_digits,
+    )
     pipeline = IntakePipeline(
         database=database,
         analyzer=analyzer or default_analyzer(),
-        tickets=TicketFactory(
-            classifier=classifier,
-            router=router,
-            timezone=config.intake.timezone,
-            sequence_digits=config.intake.ticket_sequence_digits,
-        ),
+        tickets=tickets,
         classifier=classifier,
         knowledge=answerer or NoKnowledge(),
         settings=_intake_settings(config),
@@ -146,8 +152,23 @@ def build_services(
     )
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
-        worker, pusher, callbacks, asker,
+        worker, pusher, callbacks, asker, classifier, tickets, _call_bridge(config),
     )  # fmt: skip
+
+
+def _call_bridge(config: Config) -> CallBridge | None:
+    """Bridges callers waiting for a person to the agent who takes them (Twilio)."""
+    twilio = config.channels.twilio
+    if not twilio.enabled:
+        return None
+    from hotline.channels.twilio.agents import TwilioCallBridge
+
+    return TwilioCallBridge(
+        account_sid=twilio.account_sid,
+        auth_token=twilio.auth_token,
+        public_base_url=twilio.public_base_url,
+        api_base_url=twilio.api_base_url,
+    )
 
 
 def embeds_worker(config: Config, database: Database) -> bool:
@@ -289,6 +310,8 @@ async def start_services(services: Services) -> None:
 
 async def stop_services(services: Services) -> None:
     """Stop background work, save the index, close the database (in that order)."""
+    if services.call_bridge is not None:
+        await services.call_bridge.close()
     if services.worker is not None:
         await services.worker.stop()
     if services.pusher is not None:

@@ -79,6 +79,13 @@ _SKIP = {
 }
 
 
+# "转人工", "我要人工服务", "找客服" — the whole message, so "人工湖边的路灯坏了" stays a request.
+_AGENT = re.compile(
+    r"^我?(?:想|要|需要|请)?(?:转|接|找|转接|联系)?(?:人工|真人|客服|接线员|话务员|坐席)"
+    r"(?:服务|客服|坐席|接听)?(?:吧|啊|呀|谢谢)?$"
+)
+
+
 def _bare(text: str) -> str:
     return _PUNCT.sub("", text).lower()
 
@@ -92,6 +99,8 @@ class Cues:
     skip: bool
     ticket_number: str | None
     status_query: bool
+    #: asks for a person (转人工)
+    agent: bool = False
 
 
 def _is_status_query(text: str, bare: str, number: str | None) -> bool:
@@ -114,4 +123,5 @@ def read_cues(text: str) -> Cues:
         skip=bare in _SKIP,
         ticket_number=number,
         status_query=_is_status_query(text, bare, number),
+        agent=bool(_AGENT.match(bare)),
     )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import ValidationFailed
-from hotline.intake import duplicates, policy, records, status_query
+from hotline.intake import duplicates, handoff, policy, records, status_query
 from hotline.intake.hub import ReplyHub
 from hotline.intake.intents import Cues, read_cues
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply
@@ -250,6 +250,9 @@ class IntakePipeline:
             )
             step.replies.append(await self._created_reply(session, ticket))
             step.draft = {}
+        if step.handoff:
+            handoff.entered(conversation)
+            log.info("intake.handoff", extra={"conversation": conversation.id})
         if step.emergency:
             conversation.emergency = step.emergency
             log.warning(
@@ -366,7 +369,7 @@ _REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSI
 
 def _may_be_a_request(state: str, cues: Cues, text: str) -> bool:
     """Whether this message may be a new request (worth classifying and looking up)."""
-    if state not in _REQUEST_STATES or cues.status_query or cues.cancel:
+    if state not in _REQUEST_STATES or cues.status_query or cues.cancel or cues.agent:
         return False
     if cues.greeting or cues.yes or cues.no or cues.skip:
         return False

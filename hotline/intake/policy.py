@@ -6,8 +6,11 @@
       ├──knowledge answer──▶ answered ──"没解决"──▶ (the ticket path above)
       └──several close ones──▶ choosing ──number──▶ answered;  "都不是" ──▶ ticket path
 
+    any ──"转人工"──▶ waiting_agent ──an agent takes it──▶ with_agent ──released──▶ idle
+                          └──cancel──▶ idle            (the agents' desk: hotline.web.live_api)
+
 At any point: an emergency is referred at once, and "what is the status of ticket N" is
-answered without losing the place in the conversation.
+answered without losing the place in the conversation. With an agent the bot stays quiet.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hotline.intake.handoff import HANDOFF, HANDOFF_CANCELLED, HANDOFF_SPOKEN
 from hotline.intake.intents import Cues
 from hotline.intake.messages import OutboundReply
 from hotline.intake.steps import KnowledgeAnswer
@@ -90,6 +94,8 @@ class Step:
     answered: KnowledgeAnswer | None = None
     #: the question got no answer that settled it: keep it for the editors
     gap: str | None = None
+    #: the citizen asked for a person: the conversation joins the agents' live queue
+    handoff: bool = False
 
 
 def step(
@@ -98,6 +104,11 @@ def step(
     """Decide what to do with one message; returns the new state, draft and replies."""
     if turn.emergency in REFERRALS:
         return _refer(state, draft, turn.emergency)
+    if state in (State.WAITING_AGENT, State.WITH_AGENT):
+        return _with_people(state, draft, turn)
+    if turn.cues.agent:
+        asked = OutboundReply(HANDOFF, spoken=HANDOFF_SPOKEN, action="handoff")
+        return Step(State.WAITING_AGENT, draft, [asked], handoff=True)
     if turn.status_reply:
         return _answer_status(state, draft, turn.status_reply)
     if turn.cues.cancel:
@@ -111,6 +122,13 @@ def step(
     if state == State.IDLE:
         return _on_idle(turn, settings)
     return _HANDLERS[State(state)](dict(draft), turn)
+
+
+def _with_people(state: State, draft: dict[str, Any], turn: Turn) -> Step:
+    """Waiting for or talking to an agent: the bot is quiet; a waiting citizen may cancel."""
+    if state == State.WAITING_AGENT and turn.cues.cancel:
+        return Step(State.IDLE, draft, [OutboundReply(HANDOFF_CANCELLED)])
+    return Step(state, draft, [])
 
 
 def _refer(state: State, draft: dict[str, Any], service: str) -> Step:

@@ -15,6 +15,7 @@ from hotline.web import (
     callbacks_api,
     dispatch_api,
     knowledge_api,
+    live_api,
     openapi,
     ops,
     reports_api,
@@ -58,6 +59,15 @@ def create_app(services: Services) -> web.Application:
     app.router.add_routes(callbacks_api.routes())
     app[reports_api.TAXONOMY] = services.taxonomy
     app.router.add_routes(reports_api.routes())
+    if services.classifier is not None and services.tickets is not None:
+        app[live_api.ASSIST] = live_api.Assist(
+            classifier=services.classifier,
+            tickets=services.tickets,
+            taxonomy=services.taxonomy,
+            knowledge=services.answerer,
+            bridge=services.call_bridge,
+        )
+        app.router.add_routes(live_api.routes())
     app.router.add_routes(dispatch_api.routes())
     routing_api.mount(app, services.router)
     if isinstance(services.router, Router):

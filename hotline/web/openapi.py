@@ -14,6 +14,7 @@ from hotline.channels.letters import LetterIn
 from hotline.knowledge.workflow import EntryContent, EntryPatch
 from hotline.web.callbacks_api import ManualResultIn
 from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
+from hotline.web.live_api import TicketIn as LiveTicketIn
 from hotline.web.responses import json_response
 from hotline.web.routing_api import CheckIn, ExplainIn, RulesIn
 from hotline.web.staff import ClassificationIn, LoginIn, TextIn, UserIn
@@ -52,6 +53,7 @@ KB = "/api/v1/staff/kb"
 KB_ENTRY = f"{KB}/entries/{{entry_id}}"
 TICKET = "/api/v1/staff/tickets/{number}"
 ROUTING = "/api/v1/staff/routing"
+LIVE = "/api/v1/staff/live"
 ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
 TICKET_ACTIONS: tuple[tuple[str, str, type[BaseModel] | None], ...] = (
     ("accept", "签收: a unit accepts a dispatched ticket", None),
@@ -220,6 +222,24 @@ OPERATIONS = (
         "Requests rising this week (query: days, weeks, by=category|subcategory|area)",
         None,
         "bearer",
+    ),
+    Operation("get", LIVE, "转人工: conversations waiting for a person, and mine", None, "bearer"),
+    Operation(
+        "get",
+        f"{LIVE}/{{conversation_id}}",
+        "A live conversation with the model's suggestions and knowledge candidates",
+        None,
+        "bearer",
+    ),
+    *(
+        Operation(
+            "post", f"{LIVE}/{{conversation_id}}/{action}", summary, body, "bearer", ACTION_ERRORS
+        )
+        for action, summary, body in (
+            ("take", "接入: take a waiting conversation (a caller is bridged; 502 if not)", None),
+            ("release", "Hand the conversation back to the bot", None),
+            ("ticket", "File the citizen's ticket from a short form", LiveTicketIn),
+        )
     ),
     Operation("get", f"{KB}/entries", "Knowledge entries (query: status, q)", None, "bearer"),
     Operation("post", f"{KB}/entries", "Create a draft entry (editor)", EntryContent, "bearer"),

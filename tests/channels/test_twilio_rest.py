@@ -15,6 +15,8 @@ from sqlmodel import select
 
 from hotline.callbacks import wording
 from hotline.callbacks.worker import CallbackWorker
+from hotline.channels.twilio.agents import HOLD, NO_ANSWER
+from hotline.intake import handoff
 from hotline.services import Services, build_services
 from hotline.storage.models import (
     CallbackStatus,
@@ -244,3 +246,75 @@ async def test_a_question_for_a_callback_no_longer_open_hangs_up(
     cb = (await the_callback(services)).id  # scheduled, not yet called
     body = await twiml(await signed(client, f"/channels/twilio/callback?cb={cb}", call_form()))
     assert body.endswith(f"{wording.SPOKEN_GOODBYE}</Say><Hangup /></Response>")
+
+
+# -- 转人工 -------------------------------------------------------------------------------
+
+VOICE = 'language="zh-CN" voice="Polly.Zhiyu"'
+
+
+async def caller_waiting(client: Client) -> str:
+    await twiml(await signed(client, *turn(1, "我要投诉小区门口烧烤摊油烟太大")))
+    body = await twiml(await signed(client, *turn(2, "转人工")))
+    assert body == (
+        f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>'
+        f'{handoff.HANDOFF_SPOKEN}</Say><Enqueue waitUrl="/channels/twilio/voice/wait" '
+        'waitUrlMethod="POST">hotline-agents</Enqueue></Response>'
+    )
+    return body
+
+
+async def conversation_of(client: Client, headers: dict[str, str]) -> str:
+    desk = await (await client.get("/api/v1/staff/live", headers=headers)).json()
+    [item] = desk["items"]
+    return str(item["conversation_id"])
+
+
+async def test_a_caller_waits_on_hold_and_is_bridged_to_the_agent(
+    client: Client, services: Services, api: tuple[FakeTwilioApi, str]
+) -> None:
+    fake, _ = api
+    await caller_waiting(client)
+    hold = await twiml(await signed(client, "/channels/twilio/voice/wait", {"CallSid": "CA1"}))
+    assert hold == (
+        f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>{HOLD}</Say>'
+        '<Pause length="15" /></Response>'
+    )
+    staff = await make_staff(client, services)
+    conversation = await conversation_of(client, staff["agent"])
+    taken = await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
+    assert taken.status == 200, await taken.text()
+    assert fake.redirected == [
+        ("CA1", {"Url": f"{BASE}/channels/twilio/voice/connect?agent=agent", "Method": "POST"})
+    ]
+    connect = await signed(client, "/channels/twilio/voice/connect?agent=agent", {"CallSid": "CA1"})
+    assert await twiml(connect) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Dial timeout="20">'
+        f"<Client>agent-agent</Client></Dial><Say {VOICE}>{NO_ANSWER}</Say></Response>"
+    )
+
+
+async def test_a_bridge_twilio_refuses_leaves_the_caller_waiting(
+    client: Client, services: Services, api: tuple[FakeTwilioApi, str]
+) -> None:
+    fake, _ = api
+    await caller_waiting(client)
+    staff = await make_staff(client, services)
+    conversation = await conversation_of(client, staff["agent"])
+    fake.script = [(404, 20404)]  # the caller hung up meanwhile
+    refused = await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
+    assert refused.status == 502
+    assert (await refused.json())["error"]["code"] == "upstream_failed"
+    desk = await (await client.get("/api/v1/staff/live", headers=staff["agent"])).json()
+    assert desk["items"][0]["state"] == "waiting_agent"  # nothing half-done
+
+
+async def test_connect_needs_a_signed_request_and_a_sane_agent(client: Client) -> None:
+    unsigned = await client.post(
+        "/channels/twilio/voice/connect?agent=agent",
+        data="CallSid=CA1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert unsigned.status == 401
+    bad = await signed(client, "/channels/twilio/voice/connect?agent=%3CClient%3E", {"x": "1"})
+    assert bad.status == 400

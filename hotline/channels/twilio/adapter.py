@@ -21,6 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.channels.base import IntakePort
+from hotline.channels.twilio.agents import TwilioAgentRoutes, enqueue
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from hotline.intake.messages import InboundMessage, IntakeResult
@@ -52,6 +53,8 @@ class TwilioAdapter:
             web.post(GATHER, self.gather),
             web.post(SMS, self.sms),
         ]
+        agents = TwilioAgentRoutes(self._config, read_form=self._form)
+        routes.extend(agents.routes())
         if self._port.callbacks is not None:
             from hotline.channels.twilio.survey import TwilioSurvey
 
@@ -121,6 +124,11 @@ class TwilioAdapter:
             (a.removeprefix("transfer:") for a in actions if a.startswith("transfer:")), None
         )
         spoken = [reply.spoken or reply.text for reply in result.replies]
+        if "handoff" in actions:  # 转人工: wait in the agents' queue
+            response = VoiceResponse()
+            for text in spoken:
+                response.say(text, **self._voice())
+            return enqueue(response, self._config)
         if transfer is not None:
             response = VoiceResponse()
             for text in spoken:

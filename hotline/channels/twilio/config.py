@@ -35,6 +35,10 @@ class TwilioConfig(BaseModel):
     emergency_numbers: dict[str, str] = Field(
         default_factory=lambda: {"110": "110", "119": "119", "120": "120", "122": "122"}
     )
+    #: the Twilio queue callers who ask for a person (转人工) wait in
+    agent_queue: str = Field("hotline-agents", min_length=1, max_length=64)
+    #: an agent's softphone is the Twilio Client with this prefix + their username
+    agent_client_prefix: str = Field("agent-", max_length=32)
     max_body_bytes: int = Field(65_536, ge=4096, le=1_048_576)
     greeting: str = "您好，这里是12345政务服务便民热线。请在提示音后说出您的诉求。"
 

@@ -22,6 +22,8 @@ class ConversationState(StrEnum):
     CONFIRMING = "confirming"
     ANSWERED = "answered"  # answered from the knowledge base; asked whether it helped
     CHOOSING = "choosing"  # offered several close knowledge-base questions to choose from
+    WAITING_AGENT = "waiting_agent"  # asked for a person (转人工); in the agents' live queue
+    WITH_AGENT = "with_agent"  # an agent holds the conversation; the bot stays quiet
 
 
 class Direction(StrEnum):
@@ -44,6 +46,10 @@ class Conversation(SQLModel, table=True):
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     #: set when an emergency was detected, so supervisors can see it
     emergency: str | None = Field(default=None, max_length=8)
+    #: when the citizen last asked for a person (转人工): the live queue's order
+    handoff_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    #: the agent who holds the conversation (state with_agent)
+    agent_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

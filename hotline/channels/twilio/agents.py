@@ -1,0 +1,92 @@
+"""Callers handed to a person (转人工): Twilio's queue, hold, and the bridge to the agent.
+
+The IVR answers a caller who asks for a person with ``<Enqueue>`` into ``agent_queue``; while
+they wait, Twilio plays what ``/voice/wait`` returns. When an agent takes the conversation on
+the live desk, :class:`TwilioCallBridge` redirects the queued call to ``/voice/connect``, which
+dials the agent's softphone (a Twilio Client whose identity is ``agent_client_prefix`` + the
+agent's username). Both webhooks are signed like every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlencode
+
+from aiohttp import web
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from hotline.channels.twilio.config import TwilioConfig
+from hotline.channels.twilio.rest import TwilioRest
+from hotline.errors import BadRequest
+from hotline.intake.handoff import BridgeFailed
+
+WAIT = "/channels/twilio/voice/wait"
+CONNECT = "/channels/twilio/voice/connect"
+HOLD = "坐席正忙，请您耐心等候，接线员将尽快为您服务。"
+NO_ANSWER = "接线员暂时无法接听，请您稍后再拨，或直接说出诉求由我们为您登记。再见。"
+
+FormReader = Callable[[web.Request], Awaitable[dict[str, str]]]
+
+
+def enqueue(response: VoiceResponse, config: TwilioConfig) -> VoiceResponse:
+    """Put the caller in the agents' queue (after what was said)."""
+    response.enqueue(config.agent_queue, wait_url=WAIT, wait_url_method="POST")
+    return response
+
+
+class TwilioAgentRoutes:
+    def __init__(self, config: TwilioConfig, *, read_form: FormReader) -> None:
+        self._config = config
+        self._form = read_form
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return [web.post(WAIT, self.wait), web.post(CONNECT, self.connect)]
+
+    async def wait(self, request: web.Request) -> web.Response:
+        """Played over and over while the caller waits in the queue."""
+        await self._form(request)
+        response = VoiceResponse()
+        response.say(HOLD, language=self._config.language, voice=self._config.voice)
+        response.pause(length=15)
+        return _twiml(response)
+
+    async def connect(self, request: web.Request) -> web.Response:
+        await self._form(request)
+        agent = request.query.get("agent", "")
+        if not agent or len(agent) > 64 or not agent.replace("-", "").replace("_", "").isalnum():
+            raise BadRequest("agent: the agent's username is missing or malformed")
+        dial = Dial(timeout=20)
+        dial.client(self._config.agent_client_prefix + agent)
+        response = VoiceResponse()
+        response.append(dial)
+        response.say(NO_ANSWER, language=self._config.language, voice=self._config.voice)
+        return _twiml(response)
+
+
+class TwilioCallBridge(TwilioRest):
+    """Redirects a queued call to the TwiML that dials the agent."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        public_base_url: str,
+        api_base_url: str = "https://api.twilio.com",
+    ) -> None:
+        super().__init__(account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url)
+        self._public = public_base_url.rstrip("/")
+
+    async def connect(self, call_id: str, *, agent: str) -> None:
+        url = f"{self._public}{CONNECT}?{urlencode({'agent': agent})}"
+        try:
+            await self.client().calls(call_id).update_async(url=url, method="POST")
+        except TwilioRestException as e:
+            raise BridgeFailed(f"Twilio {e.status} code {e.code}: {e.msg}") from e
+        except (TwilioException, OSError, TimeoutError) as e:
+            raise BridgeFailed(f"Twilio unreachable: {e!r}") from e
+
+
+def _twiml(response: VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="text/xml")

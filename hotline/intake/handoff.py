@@ -1,0 +1,119 @@
+"""Handing a conversation to a human agent (转人工) and back.
+
+A citizen who asks for a person ("转人工", "人工客服") joins the live queue: the conversation
+waits (``waiting_agent``) until an agent takes it (``with_agent``). While it waits or an agent
+holds it, the bot stays quiet: the citizen's messages are stored and shown on the agent's desk,
+only an emergency is still referred at once. The agent writes through the usual replies, can
+file the ticket for the citizen from a short form, and releases the conversation back to the
+bot. On the phone the caller is put in the telephony provider's queue and bridged to the
+agent's softphone when the agent takes the call (:class:`CallBridge`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+
+from hotline.errors import Conflict, NotFound
+from hotline.storage.models import Conversation, ConversationState, Direction, Message
+from hotline.storage.repos import conversations
+from hotline.storage.types import utcnow
+
+WAITING, WITH_AGENT = ConversationState.WAITING_AGENT, ConversationState.WITH_AGENT
+LIVE = (WAITING, WITH_AGENT)
+HANDOFF = "正在为您转接人工服务，请稍候。您可以先把情况说明一下，接线员接入后会看到。"
+HANDOFF_SPOKEN = "正在为您转接人工服务，请稍候。"
+HANDOFF_CANCELLED = "好的，已取消转人工。您可以继续直接描述您的诉求。"
+TAKEN = "您好，我是12345热线接线员{name}，很高兴为您服务。"
+RELEASED = "本次人工服务已结束，感谢您的来电来信。如有其他问题，可随时再联系我们。"
+
+
+class BridgeFailed(Exception):
+    """The telephony provider did not bridge the call."""
+
+
+class CallBridge(Protocol):
+    async def connect(self, call_id: str, *, agent: str) -> None:
+        """Bridge the caller waiting in the queue to ``agent``'s softphone, or raise
+        :class:`BridgeFailed`."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Taken:
+    conversation: Conversation
+    #: False when this agent already held it (a repeated take)
+    changed: bool
+
+
+async def live(
+    session: AsyncSession, *, agent_id: int | None, limit: int = 100
+) -> list[Conversation]:
+    """Conversations waiting for an agent (longest wait first), then those ``agent_id`` holds."""
+    mine = (Conversation.state == WITH_AGENT) & (Conversation.agent_id == agent_id)
+    statement = (
+        select(Conversation)
+        .where(or_(Conversation.state == WAITING, mine))
+        .order_by(col(Conversation.state).desc(), col(Conversation.handoff_at))
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def take(session: AsyncSession, conversation_id: str, *, agent_id: int) -> Taken:
+    """接入: the agent takes a waiting conversation; another agent's is a :class:`Conflict`."""
+    conversation = await _locked(session, conversation_id)
+    if conversation.state == WITH_AGENT and conversation.agent_id == agent_id:
+        return Taken(conversation, changed=False)
+    if conversation.state == WITH_AGENT:
+        raise Conflict(f"conversation {conversation_id} is already held by another agent")
+    if conversation.state != WAITING:
+        raise Conflict(f"conversation {conversation_id} is not waiting for an agent")
+    conversation.state, conversation.agent_id = WITH_AGENT, agent_id
+    await conversations.save(session, conversation)
+    return Taken(conversation, changed=True)
+
+
+async def release(
+    session: AsyncSession, conversation_id: str, *, agent_id: int, any_agent: bool = False
+) -> Conversation:
+    """The conversation goes back to the bot; only its agent (or a supervisor) may."""
+    conversation = await _locked(session, conversation_id)
+    if conversation.state not in LIVE:
+        raise Conflict(f"conversation {conversation_id} is not with an agent")
+    if conversation.state == WITH_AGENT and conversation.agent_id != agent_id and not any_agent:
+        raise Conflict(f"conversation {conversation_id} is held by another agent")
+    conversation.state, conversation.agent_id, conversation.draft = ConversationState.IDLE, None, {}
+    await conversations.save(session, conversation)
+    return conversation
+
+
+async def call_id(session: AsyncSession, conversation: Conversation) -> str | None:
+    """The provider's id of the call behind a phone conversation (its turns are ``<id>:<n>``)."""
+    statement = (
+        select(Message.external_id)
+        .where(Message.conversation_id == conversation.id)
+        .where(Message.direction == Direction.INBOUND)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    external = (await session.execute(statement)).scalar_one_or_none()
+    return external.split(":", 1)[0] if external else None
+
+
+async def _locked(session: AsyncSession, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} does not exist")
+    return conversation
+
+
+def entered(conversation: Conversation) -> None:
+    """Mark the moment the citizen asked for a person (the queue's order)."""
+    conversation.handoff_at = utcnow()
+    conversation.agent_id = None
