@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from hotline.channels.push import Pusher, PushWorker
 from hotline.classifier.intake_step import load_classifier_step
@@ -35,6 +36,10 @@ from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings
 from hotline.storage.db import Database
 from hotline.storage.models import DeliveryMethod
+
+if TYPE_CHECKING:
+    from hotline.channels.email.outgoing import Postman
+    from hotline.channels.email.poller import EmailPoller
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class Services:
     worker: Worker | None = None
     #: pushes to citizens on WeChat running inside this process, if any
     pusher: PushWorker | None = None
+    #: the citizens' mailbox polled inside this process (SQLite), if the channel is enabled
+    mail: EmailPoller | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -129,9 +136,10 @@ def build_services(
     embedded = embeds_worker(config, database)
     worker = build_worker(config, database) if embedded else None
     pusher = build_pusher(config, database) if embedded else None
+    mail = build_mail_poller(config, pipeline, database) if embedded else None
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
-        worker, pusher,
+        worker, pusher, mail,
     )  # fmt: skip
 
 
@@ -189,6 +197,10 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
             api_base_url=twilio.api_base_url,
         )
         pushers["sms"] = pushers["phone"] = sms  # a caller is told by SMS
+    if config.channels.email.enabled:
+        from hotline.channels.email.outgoing import EmailPusher
+
+        pushers["email"] = EmailPusher(database, _postman(config))
     return PushWorker(database, pushers, _worker_settings(config)) if pushers else None
 
 
@@ -203,9 +215,62 @@ def push_channels(config: Config) -> frozenset[str]:
             ("telegram", channels.telegram.enabled),
             ("sms", sms),
             ("phone", sms),
+            ("email", channels.email.enabled),
         )
         if enabled
     )
+
+
+# -- the e-mail channel: a mailbox poller beside the workers (SQLite: in ``hotline serve``) ------
+
+
+def build_mail_poller(
+    config: Config, pipeline: IntakePipeline, database: Database
+) -> EmailPoller | None:
+    """The citizens' mailbox poller, when ``channels.email`` is enabled."""
+    email = config.channels.email
+    if not email.enabled:
+        return None
+    from hotline.channels.email.intake import MailIntake
+    from hotline.channels.email.poller import EmailPoller
+    from hotline.storage.files import AttachmentStore
+
+    intake = MailIntake(
+        pipeline=pipeline,
+        database=database,
+        store=AttachmentStore(config.data_dir / "attachments"),
+        limits=config.channels.letters,
+        max_text_chars=config.intake.max_text_chars,
+    )
+    return EmailPoller(email, intake, _postman(config))
+
+
+def mail_worker_config(config: Config) -> Config:
+    """What a ``hotline worker`` builds the intake from to poll the mailbox: the letter intake
+    (classifier, router) without a knowledge index or embedded workers of its own."""
+    return config.model_copy(
+        update={
+            "knowledge": config.knowledge.model_copy(update={"enabled": False}),
+            "dispatch": config.dispatch.model_copy(update={"embedded": "never"}),
+        }
+    )
+
+
+def _postman(config: Config) -> Postman:
+    from hotline.channels.email.outgoing import Postman
+
+    email = config.channels.email
+    server = email.smtp if email.smtp.host else config.dispatch.smtp
+    smtp = SmtpSettings(
+        host=server.host,
+        port=server.port,
+        sender=email.address,
+        username=server.username,
+        password=server.password,
+        starttls=server.starttls,
+        timeout_seconds=server.timeout_seconds,
+    )
+    return Postman(smtp, display_name=email.display_name)
 
 
 def _worker_settings(config: Config) -> WorkerSettings:
@@ -251,6 +316,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         max_text_chars=config.intake.max_text_chars,
         duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
         push_channels=push_channels(config),
+        reply_push_channels=frozenset({"email"} if config.channels.email.enabled else ()),
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,
@@ -268,10 +334,14 @@ async def start_services(services: Services) -> None:
         services.worker.start()
     if services.pusher is not None:
         services.pusher.start()
+    if services.mail is not None:
+        services.mail.start()
 
 
 async def stop_services(services: Services) -> None:
     """Stop background work, save the index, close the database (in that order)."""
+    if services.mail is not None:
+        await services.mail.stop()
     if services.worker is not None:
         await services.worker.stop()
     if services.pusher is not None:

@@ -70,6 +70,9 @@ class IntakeSettings:
     policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
     #: channels whose later messages are pushed through their API (a ``citizen_push`` row)
     push_channels: frozenset[str] = frozenset()
+    #: channels with no response to answer in (e-mail): the direct replies are queued for push
+    #: too, in the transaction that stores them
+    reply_push_channels: frozenset[str] = frozenset()
 
 
 class IntakePipeline:
@@ -117,6 +120,18 @@ class IntakePipeline:
         replay = await self._replay(message)
         if replay is not None:
             return replay
+        try:
+            result = await self._file_letter(message, request)
+        except IntegrityError:
+            # A concurrent delivery of the same external id won the race: answer as it did.
+            replay = await self._replay(message)
+            if replay is None:
+                raise
+            return replay
+        self._observe(message, result)
+        return result
+
+    async def _file_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
         # The NLU reads the type only where the channel did not say it.
         request_type = request.request_type
@@ -128,6 +143,7 @@ class IntakePipeline:
             urgency=str(analysis.urgency),
             address=request.address or analysis.place,  # a letter names the place in its text
             emergency=None if analysis.emergency == "none" else str(analysis.emergency),
+            contact_phone=request.contact_phone or next(iter(analysis.phones), None),
         )
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
@@ -147,10 +163,14 @@ class IntakePipeline:
                 duplicates=self._duplicates,
             )
             reply = await self._created_reply(session, ticket)
-            await records.store_replies(session, conversation, inbound, [reply], ticket)
-            result = records.result_of(conversation, inbound, [reply], ticket)
-        self._observe(message, result)
-        return result
+            await records.store_replies(
+                session, conversation, inbound, [reply], ticket, push=self._queues(conversation)
+            )
+            return records.result_of(conversation, inbound, [reply], ticket)
+
+    def _queues(self, conversation: Conversation) -> bool:
+        """Whether direct replies on this conversation's channel go out through the outbox."""
+        return conversation.channel in self._settings.reply_push_channels
 
     async def send_agent_reply(self, *, conversation_id: str, text: str, agent: str) -> Message:
         """An agent writes to the citizen; the channel pushes it (WebSocket, chat API...)."""
@@ -217,7 +237,10 @@ class IntakePipeline:
             turn = await self._turn(session, citizen, conversation, message, analysis)
             step = policy.step(conversation.state, conversation.draft, turn, self._settings.policy)
             ticket = await self._apply(session, citizen, conversation, message, step)
-            await records.store_replies(session, conversation, inbound, step.replies, ticket)
+            queued = self._queues(conversation)
+            await records.store_replies(
+                session, conversation, inbound, step.replies, ticket, push=queued
+            )
             await self._record_knowledge(session, conversation, inbound, step)
             return records.result_of(conversation, inbound, step.replies, ticket)
 

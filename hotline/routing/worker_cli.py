@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from hotline.channels.push import PushWorker
 from hotline.cli.common import get_config, run_async
+from hotline.config import Config
 from hotline.observability import configure_logging
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker
 from hotline.storage.db import Database
+
+if TYPE_CHECKING:
+    from hotline.channels.email.poller import EmailPoller
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +32,8 @@ log = logging.getLogger(__name__)
 @run_async
 async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, and push
-    later messages to citizens on WeChat (when that channel is enabled).
+    later messages to citizens on WeChat, Telegram, SMS and e-mail (when enabled); with
+    ``channels.email`` enabled, also poll the citizens' mailbox into the intake.
 
     Run as many as needed beside the servers on PostgreSQL; each row is sent by one worker at a
     time. SIGTERM or SIGINT lets the batch in flight finish, then exits.
@@ -39,15 +47,38 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     pusher = build_pusher(config, database)
     if no_sweep:
         runner.sweeper = None
-    try:
-        if once:
-            await _drain(runner.dispatcher, runner.sweeper)
-            if pusher is not None:
-                await _drain_pushes(pusher)
-        else:
-            await _run_until_signalled(runner, pusher)
-    finally:
-        await database.dispose()
+    async with _mail_intake(config) as mail:
+        try:
+            if mail is not None and once:
+                report = await mail.poll_once()
+                click.echo(f"mail: {report.created} tickets, {report.supplemented} supplements, "
+                           f"{report.ignored} ignored, {report.rejected} rejected")  # fmt: skip
+            if once:
+                await _drain(runner.dispatcher, runner.sweeper)
+                if pusher is not None:
+                    await _drain_pushes(pusher)
+            else:
+                await _run_until_signalled(runner, pusher, mail)
+        finally:
+            await database.dispose()
+
+
+@asynccontextmanager
+async def _mail_intake(config: Config) -> AsyncIterator[EmailPoller | None]:
+    """The mailbox poller with the intake it files tickets through (routing rules followed)."""
+    if not config.channels.email.enabled:
+        yield None
+        return
+    from hotline.services import (
+        build_mail_poller,
+        build_services,
+        mail_worker_config,
+        running_services,
+    )
+
+    services = build_services(mail_worker_config(config))
+    async with running_services(services):
+        yield build_mail_poller(config, services.pipeline, services.database)
 
 
 async def _drain(dispatcher: DispatchWorker, sweeper: DeadlineSweeper | None) -> None:
@@ -80,7 +111,9 @@ async def _drain_pushes(pusher: PushWorker) -> None:
     click.echo(f"pushed {sent} to citizens, failed {failed} (will retry), dead-lettered {dead}")
 
 
-async def _run_until_signalled(runner: Worker, pusher: PushWorker | None) -> None:
+async def _run_until_signalled(
+    runner: Worker, pusher: PushWorker | None, mail: EmailPoller | None
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -88,12 +121,16 @@ async def _run_until_signalled(runner: Worker, pusher: PushWorker | None) -> Non
     runner.start()
     if pusher is not None:
         pusher.start()
+    if mail is not None:
+        mail.start()
     click.echo(f"worker {runner.dispatcher.name} running; SIGTERM to stop", err=True)
     try:
         await stop.wait()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        if mail is not None:
+            await mail.stop()
         await runner.stop()
         if pusher is not None:
             await pusher.stop()
