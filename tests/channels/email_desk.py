@@ -88,7 +88,8 @@ async def mail_desk(
     async with channel_services(tmp_path, database_url, analyzer, encoder, email=email) as built:
         poller = build_mail_poller(built.config, built.pipeline, built.database)
         pusher = build_pusher(built.config, built.database)
-        assert poller is not None and pusher is not None
+        assert poller is not None
+        assert pusher is not None
         try:
             yield MailDesk(built, poller, pusher, folders, inbox)
         finally:

@@ -42,7 +42,7 @@ class ImapServer:
 
     def start(self) -> ImapServer:
         code = "import sys; from pymap.main import main; sys.exit(main())"
-        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        self._process = subprocess.Popen(
             [sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(self.port),
              "--no-tls", "dict", "--demo-user", USER, "--demo-password", PASSWORD],
             stdout=subprocess.DEVNULL,
@@ -125,7 +125,7 @@ class SmtpInbox:
     def __init__(self) -> None:
         self.mails: list[tuple[str, list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
         self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), message))

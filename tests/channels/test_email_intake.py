@@ -153,7 +153,8 @@ async def test_a_reply_to_our_mail_joins_the_ticket(desk: MailDesk) -> None:
     assert (inbound[1].ticket_id, len(inbound[1].attachments)) == (ticket.id, 1)
     [line] = [e for e in await history(desk, ticket.number) if e.action == "supplemented"]
     assert line.note is not None
-    assert line.note.startswith("补充材料：") and "（附件 1 个）" in line.note
+    assert line.note.startswith("补充材料：")
+    assert "（附件 1 个）" in line.note
     assert await desk.send() == 0  # a supplement is not answered (no loop with a robot)
     # The same reply seen again (a crash before it was marked) is not added twice.
     desk.folders.deliver(reply)

@@ -151,7 +151,12 @@ class Mailbox:
 
     def _prepare(self) -> None:
         conn = self._require()
-        _ok(conn.login(self._imap.username, self._imap.password), "LOGIN")
+        try:
+            _ok(conn.login(self._imap.username, self._imap.password), "LOGIN")
+        except imaplib.IMAP4.abort:
+            raise  # the connection broke: an outage like any other
+        except imaplib.IMAP4.error as e:  # wrong password, locked account: say which
+            raise MailboxError(f"IMAP login to {self._imap.host} refused: {e}") from e
         typ, data = conn.capability()
         _ok((typ, data), "CAPABILITY")
         self._capabilities = frozenset(b" ".join(data).decode("ascii", "replace").upper().split())

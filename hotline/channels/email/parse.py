@@ -28,7 +28,9 @@ EXTERNAL_ID_CHARS = 128
 MACHINE_SENDERS = frozenset(
     {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
 )
-_AUTOMATIC_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress", "list-id")
+_AUTOMATIC_HEADERS = (
+    "x-autoreply", "x-autorespond", "x-auto-response-suppress", "list-id", "list-unsubscribe",
+)  # fmt: skip
 
 
 class MalformedMail(ChannelError):

@@ -30,7 +30,7 @@ from hotline.nlu.masking import mask_personal_data
 
 log = logging.getLogger(__name__)
 
-TOO_LARGE = "邮件超过 {limit} MB 的大小限制，请压缩或减少附件后重新发送"
+TOO_LARGE = "邮件超过 {limit} 的大小限制，请压缩或减少附件后重新发送"
 NO_TEXT = "邮件没有可读的正文，请在正文中用文字描述您的诉求"
 FAILED = "系统暂时无法处理这封邮件，请稍后重新发送"
 
@@ -90,7 +90,7 @@ class EmailPoller:
             await box.settle(envelope.uid, folders.ignored)
             report.ignored += 1
         elif too_large:
-            limit = self.config.max_message_bytes // 1_048_576
+            limit = _size(self.config.max_message_bytes)
             await self._reject(box, envelope.uid, mail, TOO_LARGE.format(limit=limit), report)
         elif not mail.body and not mail.subject:
             await self._reject(box, envelope.uid, mail, NO_TEXT, report)
@@ -176,3 +176,7 @@ class EmailPoller:
 
 def _masked(text: str) -> str:
     return mask_personal_data(text)
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 1_048_576:.0f} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
