@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from hotline.channels.push import Pusher, PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
-from hotline.config import Config
+from hotline.config import Config, SmtpConfig
 from hotline.encoders.base import Encoder
 from hotline.encoders.factory import load_encoder
 from hotline.errors import NotFound, ValidationFailed
@@ -38,6 +38,7 @@ from hotline.storage.db import Database
 from hotline.storage.models import DeliveryMethod
 
 if TYPE_CHECKING:
+    from hotline.channels.email.config import EmailSmtpConfig
     from hotline.channels.email.outgoing import Postman
     from hotline.channels.email.poller import EmailPoller
 
@@ -153,15 +154,7 @@ def build_worker(config: Config, database: Database) -> Worker:
     """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
     d = config.dispatch
     settings = _worker_settings(config)
-    smtp = SmtpSettings(
-        host=d.smtp.host,
-        port=d.smtp.port,
-        sender=d.smtp.sender,
-        username=d.smtp.username,
-        password=d.smtp.password,
-        starttls=d.smtp.starttls,
-        timeout_seconds=d.smtp.timeout_seconds,
-    )
+    smtp = _smtp_settings(d.smtp, sender=d.smtp.sender)
     senders: dict[DeliveryMethod, Sender] = {
         DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
         DeliveryMethod.EMAIL: EmailSender(smtp),
@@ -228,32 +221,11 @@ def build_mail_poller(
     config: Config, pipeline: IntakePipeline, database: Database
 ) -> EmailPoller | None:
     """The citizens' mailbox poller, when ``channels.email`` is enabled."""
-    email = config.channels.email
-    if not email.enabled:
+    if not config.channels.email.enabled:
         return None
-    from hotline.channels.email.intake import MailIntake
-    from hotline.channels.email.poller import EmailPoller
-    from hotline.storage.files import AttachmentStore
+    from hotline.channels.email.poller import mail_poller
 
-    intake = MailIntake(
-        pipeline=pipeline,
-        database=database,
-        store=AttachmentStore(config.data_dir / "attachments"),
-        limits=config.channels.letters,
-        max_text_chars=config.intake.max_text_chars,
-    )
-    return EmailPoller(email, intake, _postman(config))
-
-
-def mail_worker_config(config: Config) -> Config:
-    """What a ``hotline worker`` builds the intake from to poll the mailbox: the letter intake
-    (classifier, router) without a knowledge index or embedded workers of its own."""
-    return config.model_copy(
-        update={
-            "knowledge": config.knowledge.model_copy(update={"enabled": False}),
-            "dispatch": config.dispatch.model_copy(update={"embedded": "never"}),
-        }
-    )
+    return mail_poller(config, pipeline, database, _postman(config))
 
 
 def _postman(config: Config) -> Postman:
@@ -261,16 +233,19 @@ def _postman(config: Config) -> Postman:
 
     email = config.channels.email
     server = email.smtp if email.smtp.host else config.dispatch.smtp
-    smtp = SmtpSettings(
+    return Postman(_smtp_settings(server, sender=email.address), display_name=email.display_name)
+
+
+def _smtp_settings(server: SmtpConfig | EmailSmtpConfig, *, sender: str) -> SmtpSettings:
+    return SmtpSettings(
         host=server.host,
         port=server.port,
-        sender=email.address,
+        sender=sender,
         username=server.username,
         password=server.password,
         starttls=server.starttls,
         timeout_seconds=server.timeout_seconds,
     )
-    return Postman(smtp, display_name=email.display_name)
 
 
 def _worker_settings(config: Config) -> WorkerSettings:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,16 +104,7 @@ class IntakePipeline:
         """Process one inbound message exactly once and return the replies to send."""
         self._validate(message)
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
-        try:
-            result = await self._process(message, analysis)
-        except IntegrityError:
-            # A concurrent delivery of the same external id won the race: answer as it did.
-            replay = await self._replay(message)
-            if replay is None:
-                raise
-            return replay
-        self._observe(message, result)
-        return result
+        return await self._once(message, self._process(message, analysis))
 
     async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         """A letter or form creates its ticket at once, without a conversation policy."""
@@ -120,8 +112,13 @@ class IntakePipeline:
         replay = await self._replay(message)
         if replay is not None:
             return replay
+        return await self._once(message, self._file_letter(message, request))
+
+    async def _once(
+        self, message: InboundMessage, processing: Coroutine[Any, Any, IntakeResult]
+    ) -> IntakeResult:
         try:
-            result = await self._file_letter(message, request)
+            result = await processing
         except IntegrityError:
             # A concurrent delivery of the same external id won the race: answer as it did.
             replay = await self._replay(message)

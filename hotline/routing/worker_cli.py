@@ -69,14 +69,16 @@ async def _mail_intake(config: Config) -> AsyncIterator[EmailPoller | None]:
     if not config.channels.email.enabled:
         yield None
         return
-    from hotline.services import (
-        build_mail_poller,
-        build_services,
-        mail_worker_config,
-        running_services,
-    )
+    from hotline.services import build_mail_poller, build_services, running_services
 
-    services = build_services(mail_worker_config(config))
+    # The letter intake (classifier, router) without a knowledge index or embedded workers.
+    intake_only = config.model_copy(
+        update={
+            "knowledge": config.knowledge.model_copy(update={"enabled": False}),
+            "dispatch": config.dispatch.model_copy(update={"embedded": "never"}),
+        }
+    )
+    services = build_services(intake_only)
     async with running_services(services):
         yield build_mail_poller(config, services.pipeline, services.database)
 

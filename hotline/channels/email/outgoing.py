@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from hotline.channels.email import threads
 from hotline.channels.email.parse import ParsedMail
 from hotline.channels.push import PushFailed
-from hotline.routing.delivery import SmtpSettings
+from hotline.routing.delivery import SmtpSettings, send_mail
 from hotline.storage.db import Database
 from hotline.storage.models import Conversation, Direction, Message, Ticket
 from hotline.storage.repos import conversations
@@ -87,17 +87,7 @@ class Postman:
         """Send, or raise :class:`PushFailed` (``final`` when the server refused the address)."""
         s = self.smtp
         try:
-            await aiosmtplib.send(
-                self.compose(mail),
-                sender=s.sender,
-                recipients=[mail.to],
-                hostname=s.host,
-                port=s.port,
-                username=s.username or None,
-                password=s.password or None,
-                start_tls=s.starttls,
-                timeout=s.timeout_seconds,
-            )
+            await send_mail(s, self.compose(mail), to=mail.to)
         except aiosmtplib.SMTPRecipientsRefused as e:
             raise PushFailed(f"SMTP refused the recipient: {e}", final=_permanent(e)) from e
         except aiosmtplib.SMTPResponseException as e:

@@ -25,8 +25,12 @@ from hotline.channels.email.intake import MailIntake, Taken
 from hotline.channels.email.outgoing import Postman
 from hotline.channels.email.parse import MalformedMail, ParsedMail, parse_mail
 from hotline.channels.push import PushFailed
+from hotline.config import Config
 from hotline.errors import StorageUnavailable
+from hotline.intake.pipeline import IntakePipeline
 from hotline.nlu.masking import mask_personal_data
+from hotline.storage.db import Database
+from hotline.storage.files import AttachmentStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,20 @@ class PollReport:
 
     def count(self, taken: Taken) -> None:
         setattr(self, str(taken), getattr(self, str(taken)) + 1)
+
+
+def mail_poller(
+    config: Config, pipeline: IntakePipeline, database: Database, postman: Postman
+) -> EmailPoller:
+    """The poller of ``config.channels.email``, filing through the letter intake."""
+    intake = MailIntake(
+        pipeline=pipeline,
+        database=database,
+        store=AttachmentStore(config.data_dir / "attachments"),
+        limits=config.channels.letters,
+        max_text_chars=config.intake.max_text_chars,
+    )
+    return EmailPoller(config.channels.email, intake, postman)
 
 
 class EmailPoller:
