@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -16,9 +17,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -36,15 +40,18 @@ def free_port() -> int:
 class ImapServer:
     """``pymap dict`` on 127.0.0.1; ``start()`` waits until it accepts a login."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, tls: tuple[Path, Path] | None = None) -> None:
         self.port = port or free_port()
+        #: certificate and key files: the server offers STARTTLS
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ImapServer:
         code = "import sys; from pymap.main import main; sys.exit(main())"
+        tls = ["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else ["--no-tls"]
         self._process = subprocess.Popen(
-            [sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-tls", "dict", "--demo-user", USER, "--demo-password", PASSWORD],
+            [sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(self.port), *tls,
+             "dict", "--demo-user", USER, "--demo-password", PASSWORD],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -67,6 +74,8 @@ class ImapServer:
     def client(self) -> Iterator[imaplib.IMAP4]:
         conn = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
         try:
+            if self.tls:
+                conn.starttls(ssl.create_default_context(cafile=str(self.tls[0])))
             conn.login(USER, PASSWORD)
             yield conn
         finally:
@@ -145,6 +154,37 @@ def smtp_server(port: int) -> Iterator[SmtpInbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that only a client given it as its CA trusts."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = directory / "imap.crt", directory / "imap.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
 
 
 def text_of(message: EmailMessage) -> str:

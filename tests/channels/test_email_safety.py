@@ -23,6 +23,7 @@ from tests.channels.mail_servers import (
     ImapServer,
     SmtpInbox,
     citizen_mail,
+    self_signed,
     text_of,
 )
 
@@ -216,3 +217,40 @@ async def _until_async(read: Any, expected: Any, timeout: float = 30.0) -> None:
     while await read() != expected:
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def test_starttls_checks_the_servers_certificate(tmp_path: Path) -> None:
+    from hotline.channels.email.config import EmailConfig
+
+    cert, key = self_signed(tmp_path)
+    server = await asyncio.to_thread(ImapServer(tls=(cert, key)).start)
+    try:
+        section = email_section(server.port, 25, {"inbox": "INBOX"})
+        section["imap"] |= {"security": "starttls"}
+        config = EmailConfig.model_validate(section)
+        with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
+            async with Mailbox(config.imap, config.folders):
+                pass  # our CA is not the system's: refused, nothing sent in the clear
+        trusted = config.imap.model_copy(update={"ca_file": str(cert)})
+        async with Mailbox(trusted, config.folders) as box:
+            assert await box.unseen(10) == []
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_without_move_a_mail_is_copied_and_expunged_by_uid(
+    imap_server: ImapServer, folders: Folders
+) -> None:
+    from hotline.channels.email.config import EmailConfig
+
+    config = EmailConfig.model_validate(email_section(imap_server.port, 25, folders.config()))
+    folders.deliver(citizen_mail("一封"))
+    folders.deliver(citizen_mail("两封"))
+    async with Mailbox(config.imap, config.folders) as box:
+        box._capabilities -= {"MOVE"}  # a server of plain IMAP4rev1 + UIDPLUS
+        first, second = await box.unseen(10)
+        await box.settle(first.uid, config.folders.processed)
+    assert folders.count(config.folders.processed) == 1
+    assert folders.count() == 1  # the other mail is untouched, still unseen
+    assert folders.count(criteria="UNSEEN") == 1
+    assert second.size > 0

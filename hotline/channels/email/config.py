@@ -24,6 +24,9 @@ class ImapConfig(_Section):
     username: str = ""
     password: str = ""
     timeout_seconds: float = Field(30.0, gt=0, le=600)
+    #: CA certificates (PEM) to trust for the server, e.g. a city's internal CA; empty: the
+    #: system's. The certificate and host name are always checked.
+    ca_file: str = ""
 
 
 class FoldersConfig(_Section):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import imaplib
 import re
 import ssl
@@ -91,7 +92,8 @@ class Mailbox:
             try:
                 await asyncio.to_thread(conn.logout)  # logout always closes the socket
             except (imaplib.IMAP4.error, OSError):
-                await asyncio.to_thread(conn.shutdown)
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(conn.shutdown)
 
     async def unseen(self, limit: int) -> list[Envelope]:
         """The oldest ``limit`` unseen mails of the inbox, with their sizes."""
@@ -136,18 +138,21 @@ class Mailbox:
     def _connect(self) -> imaplib.IMAP4:
         imap = self._imap
         if imap.security == "tls":
-            context = ssl.create_default_context()
             return imaplib.IMAP4_SSL(
-                imap.host, imap.port, ssl_context=context, timeout=imap.timeout_seconds
+                imap.host, imap.port, ssl_context=self._tls(), timeout=imap.timeout_seconds
             )
         conn = imaplib.IMAP4(imap.host, imap.port, timeout=imap.timeout_seconds)
         if imap.security == "starttls":
             try:
-                conn.starttls(ssl.create_default_context())
+                conn.starttls(self._tls())
             except BaseException:
-                conn.shutdown()
+                with contextlib.suppress(OSError):  # a failed handshake may have closed it
+                    conn.shutdown()
                 raise
         return conn
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self._imap.ca_file or None)
 
     def _prepare(self) -> None:
         conn = self._require()
