@@ -197,3 +197,22 @@ def test_a_mail_without_message_id_keeps_one_identity(folders: object) -> None:
     assert first.external_id == again.external_id
     assert first.external_id.startswith("sha256:")
     assert isinstance(mail, EmailMessage)
+
+
+async def test_a_long_mail_is_cut_to_the_intakes_limit_and_kept_whole_as_a_file(
+    desk: MailDesk, tmp_path: Path
+) -> None:
+    from hotline.channels.email.intake import CUT_NOTE, FULL_TEXT_NAME
+
+    body = "小区物业长期不作为。" * 600  # 6,000 characters; the intake takes 4,000
+    desk.folders.deliver(citizen_mail(body, sender=f"{'很长的名字' * 30} <long@example.com>"))
+    assert (await desk.poll()).created == 1
+    [ticket] = await desk.tickets()
+    assert ticket.description.endswith(CUT_NOTE)
+    assert ticket.contact_name == ("很长的名字" * 30)[:50]
+    [inbound] = [m for m in await messages(desk) if m.direction == "in"]
+    assert len(inbound.text) <= 4000
+    [whole] = inbound.attachments
+    assert whole["filename"] == FULL_TEXT_NAME
+    store = AttachmentStore(tmp_path / "data" / "attachments")
+    assert store.path_for(whole["sha256"]).read_text(encoding="utf-8").startswith(body)

@@ -94,8 +94,9 @@ def test_a_mail_without_a_sender_is_malformed() -> None:
     with pytest.raises(MalformedMail) as raised:
         parse(b"Subject: hi\r\n\r\nno sender here")
     assert raised.value.reason == "邮件没有可识别的发件人地址"
-    with pytest.raises(MalformedMail):
-        parse(b"From: not an address\r\n\r\nbody")
+    for sender in (b"not an address", b"a@" + b"x" * 260 + b".cn"):
+        with pytest.raises(MalformedMail):
+            parse(b"From: " + sender + b"\r\n\r\nbody")
 
 
 def test_a_long_message_id_is_hashed_to_fit() -> None:

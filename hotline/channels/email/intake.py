@@ -34,6 +34,8 @@ CUT_NOTE = "……（正文较长，已截取；全文见附件 邮件正文.txt
 FULL_TEXT_NAME = "邮件正文.txt"
 #: a ticket's title holds at most this much of the subject
 TITLE_CHARS = 200
+#: a display name is cut to what the letter form takes as a name
+NAME_CHARS = 50
 
 
 class Taken(StrEnum):
@@ -60,30 +62,34 @@ class MailIntake:
 
     async def take(self, mail: ParsedMail) -> Taken:
         """Store ``mail`` once; raises ``StorageUnavailable`` with nothing stored."""
+        message, request = await self._letter(mail)
+        supplemented = await self._supplement(mail, message)
+        if supplemented is not None:
+            return supplemented
+        result = await self._pipeline.submit_letter(message, request)
+        return Taken.REPEATED if result.repeated else Taken.CREATED
+
+    async def _letter(self, mail: ParsedMail) -> tuple[InboundMessage, TicketRequest]:
+        """The intake's message and ticket request, with the files that may be kept stored."""
         subject = mail.subject[: min(TITLE_CHARS, self._max_chars // 2)]
         files, refused = await asyncio.to_thread(self._store_files, mail.files)
         budget = self._max_chars - len(subject) - 1
         description, full = _cut(mail.body + _refusals(refused), budget)
         if full is not None:
             files.append(await asyncio.to_thread(self._store_text, full))
+        name = (mail.sender_name or "")[:NAME_CHARS] or None
         message = InboundMessage(
             channel=threads.CHANNEL,
             sender=mail.sender,
             external_id=mail.external_id,
             text=f"{subject}\n{description}".strip(),
-            contact_name=mail.sender_name,
+            contact_name=name,
             attachments=tuple(files),
         )
-        supplemented = await self._supplement(mail, message)
-        if supplemented is not None:
-            return supplemented
         request = TicketRequest(
-            description=description or subject,
-            title=subject or None,
-            contact_name=mail.sender_name,
+            description=description or subject, title=subject or None, contact_name=name
         )
-        result = await self._pipeline.submit_letter(message, request)
-        return Taken.REPEATED if result.repeated else Taken.CREATED
+        return message, request
 
     async def _supplement(self, mail: ParsedMail, message: InboundMessage) -> Taken | None:
         try:

@@ -24,6 +24,8 @@ _MSG_ID = re.compile(r"<[^<>\s]+>")
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 #: an external id is at most this long (the intake's limit); longer Message-IDs are hashed
 EXTERNAL_ID_CHARS = 128
+#: the longest address SMTP carries (RFC 5321: a path of 256 octets with its brackets)
+MAX_ADDRESS_CHARS = 254
 #: local parts of machine senders: bounces, notifications nobody reads
 MACHINE_SENDERS = frozenset(
     {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
@@ -117,7 +119,7 @@ def _sender(value: str) -> tuple[str, str | None]:
     pairs = getaddresses([value])
     name, address = pairs[0] if pairs else ("", "")
     address = address.strip().lower()
-    if not _ADDRESS.match(address):
+    if not _ADDRESS.match(address) or len(address) > MAX_ADDRESS_CHARS:
         raise MalformedMail("no usable From address", reason="邮件没有可识别的发件人地址")
     return address, (name.strip() or None)
 
