@@ -14,6 +14,8 @@ import click
 from hotline.channels.push import PushWorker
 from hotline.cli.common import get_config, run_async
 from hotline.config import Config
+from hotline.errors import ChannelError, StorageUnavailable
+from hotline.nlu.masking import mask_personal_data
 from hotline.observability import configure_logging
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker
@@ -47,20 +49,18 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     pusher = build_pusher(config, database)
     if no_sweep:
         runner.sweeper = None
-    async with _mail_intake(config) as mail:
-        try:
-            if mail is not None and once:
-                report = await mail.poll_once()
-                click.echo(f"mail: {report.created} tickets, {report.supplemented} supplements, "
-                           f"{report.ignored} ignored, {report.rejected} rejected")  # fmt: skip
+    try:
+        async with _mail_intake(config) as mail:
             if once:
+                if mail is not None:
+                    await _poll_once(mail)
                 await _drain(runner.dispatcher, runner.sweeper)
                 if pusher is not None:
                     await _drain_pushes(pusher)
             else:
                 await _run_until_signalled(runner, pusher, mail)
-        finally:
-            await database.dispose()
+    finally:
+        await database.dispose()
 
 
 @asynccontextmanager
@@ -81,6 +81,16 @@ async def _mail_intake(config: Config) -> AsyncIterator[EmailPoller | None]:
     services = build_services(intake_only)
     async with running_services(services):
         yield build_mail_poller(config, services.pipeline, services.database)
+
+
+async def _poll_once(mail: EmailPoller) -> None:
+    try:
+        report = await mail.poll_once()
+    except (ChannelError, StorageUnavailable) as e:  # the rest of the work still gets done
+        click.echo(f"mail: not polled: {mask_personal_data(e.message)}", err=True)
+        return
+    click.echo(f"mail: {report.created} tickets, {report.supplemented} supplements, "
+               f"{report.ignored} ignored, {report.rejected} rejected")  # fmt: skip
 
 
 async def _drain(dispatcher: DispatchWorker, sweeper: DeadlineSweeper | None) -> None:

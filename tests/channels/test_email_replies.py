@@ -214,3 +214,26 @@ def test_an_enabled_mailbox_needs_its_secrets() -> None:
         config(enabled=True, imap={**imap, "security": "ssl"})
     config(enabled=True, imap=imap)
     config(imap={"security": "plain"})  # disabled: nothing is required
+
+
+async def test_hotline_worker_once_still_works_with_the_mailbox_down(
+    tmp_path: Path,
+    database_url: str,
+    analyzer: Any,
+    encoder: Any,
+    smtp: tuple[SmtpInbox, int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hotline.channels.email.imap import MailboxError
+    from hotline.routing.worker_cli import _poll_once
+    from tests.channels.email_desk import mail_desk
+    from tests.channels.mail_servers import ImapServer
+
+    nowhere = Folders(ImapServer())  # never started
+    async with mail_desk(
+        tmp_path, database_url, analyzer, encoder, folders=nowhere, smtp=smtp
+    ) as desk:
+        with pytest.raises(MailboxError):
+            await desk.poll()
+        await _poll_once(desk.poller)  # the worker goes on to dispatches and pushes
+    assert "mail: not polled: IMAP 127.0.0.1:" in capsys.readouterr().err
