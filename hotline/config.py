@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hotline.channels.email.config import EmailConfig
 from hotline.channels.open311.config import Open311Config
 from hotline.channels.telegram.config import TelegramConfig
 from hotline.channels.twilio.config import TwilioConfig
@@ -85,6 +86,7 @@ class ChannelsConfig(_Section):
     wechat: WeChatConfig = WeChatConfig()
     telegram: TelegramConfig = TelegramConfig()
     twilio: TwilioConfig = TwilioConfig()
+    email: EmailConfig = EmailConfig()
 
 
 class EncoderConfig(_Section):

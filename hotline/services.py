@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from hotline.callbacks.service import Callbacks
 from hotline.callbacks.setup import build_callback_worker, build_callbacks
@@ -18,7 +19,7 @@ from hotline.callbacks.worker import CallbackWorker
 from hotline.channels.push import Pusher, PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
-from hotline.config import Config
+from hotline.config import Config, SmtpConfig
 from hotline.encoders.base import Encoder
 from hotline.encoders.factory import load_encoder
 from hotline.errors import NotFound, ValidationFailed
@@ -39,6 +40,11 @@ from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings, worker_name
 from hotline.storage.db import Database
 from hotline.storage.models import DeliveryMethod
+
+if TYPE_CHECKING:
+    from hotline.channels.email.config import EmailSmtpConfig
+    from hotline.channels.email.outgoing import Postman
+    from hotline.channels.email.poller import EmailPoller
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class Services:
     worker: Worker | None = None
     #: pushes to citizens on WeChat running inside this process, if any
     pusher: PushWorker | None = None
+    #: the citizens' mailbox polled inside this process (SQLite), if the channel is enabled
+    mail: EmailPoller | None = None
     #: satisfaction callbacks (回访); None when switched off
     callbacks: Callbacks | None = None
     #: asking the callbacks' questions inside this process, if any
@@ -145,6 +153,7 @@ def build_services(
     embedded = embeds_worker(config, database)
     worker = build_worker(config, database) if embedded else None
     pusher = build_pusher(config, database) if embedded else None
+    mail = build_mail_poller(config, pipeline, database, callbacks) if embedded else None
     asker = (
         build_callback_worker(config, callbacks, pipeline, name=worker_name())
         if embedded and callbacks
@@ -152,7 +161,8 @@ def build_services(
     )
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
-        worker, pusher, callbacks, asker, classifier, tickets, _call_bridge(config),
+        worker=worker, pusher=pusher, mail=mail, callbacks=callbacks, callback_worker=asker,
+        classifier=classifier, tickets=tickets, call_bridge=_call_bridge(config),
     )  # fmt: skip
 
 
@@ -181,15 +191,7 @@ def build_worker(config: Config, database: Database) -> Worker:
     """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
     d = config.dispatch
     settings = _worker_settings(config)
-    smtp = SmtpSettings(
-        host=d.smtp.host,
-        port=d.smtp.port,
-        sender=d.smtp.sender,
-        username=d.smtp.username,
-        password=d.smtp.password,
-        starttls=d.smtp.starttls,
-        timeout_seconds=d.smtp.timeout_seconds,
-    )
+    smtp = _smtp_settings(d.smtp, sender=d.smtp.sender)
     senders: dict[DeliveryMethod, Sender] = {
         DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
         DeliveryMethod.EMAIL: EmailSender(smtp),
@@ -225,6 +227,10 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
             api_base_url=twilio.api_base_url,
         )
         pushers["sms"] = pushers["phone"] = sms  # a caller is told by SMS
+    if config.channels.email.enabled:
+        from hotline.channels.email.outgoing import EmailPusher
+
+        pushers["email"] = EmailPusher(database, _postman(config))
     return PushWorker(database, pushers, _worker_settings(config)) if pushers else None
 
 
@@ -239,8 +245,46 @@ def push_channels(config: Config) -> frozenset[str]:
             ("telegram", channels.telegram.enabled),
             ("sms", sms),
             ("phone", sms),
+            ("email", channels.email.enabled),
         )
         if enabled
+    )
+
+
+# -- the e-mail channel: a mailbox poller beside the workers (SQLite: in ``hotline serve``) ------
+
+
+def build_mail_poller(
+    config: Config,
+    pipeline: IntakePipeline,
+    database: Database,
+    callbacks: Callbacks | None = None,
+) -> EmailPoller | None:
+    """The citizens' mailbox poller, when ``channels.email`` is enabled."""
+    if not config.channels.email.enabled:
+        return None
+    from hotline.channels.email.poller import mail_poller
+
+    return mail_poller(config, pipeline, database, _postman(config), callbacks)
+
+
+def _postman(config: Config) -> Postman:
+    from hotline.channels.email.outgoing import Postman
+
+    email = config.channels.email
+    server = email.smtp if email.smtp.host else config.dispatch.smtp
+    return Postman(_smtp_settings(server, sender=email.address), display_name=email.display_name)
+
+
+def _smtp_settings(server: SmtpConfig | EmailSmtpConfig, *, sender: str) -> SmtpSettings:
+    return SmtpSettings(
+        host=server.host,
+        port=server.port,
+        sender=sender,
+        username=server.username,
+        password=server.password,
+        starttls=server.starttls,
+        timeout_seconds=server.timeout_seconds,
     )
 
 
@@ -287,6 +331,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         max_text_chars=config.intake.max_text_chars,
         duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
         push_channels=push_channels(config),
+        reply_push_channels=frozenset({"email"} if config.channels.email.enabled else ()),
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,
@@ -306,10 +351,14 @@ async def start_services(services: Services) -> None:
         services.pusher.start()
     if services.callback_worker is not None:
         services.callback_worker.start()
+    if services.mail is not None:
+        services.mail.start()
 
 
 async def stop_services(services: Services) -> None:
     """Stop background work, save the index, close the database (in that order)."""
+    if services.mail is not None:
+        await services.mail.stop()
     if services.call_bridge is not None:
         await services.call_bridge.close()
     if services.worker is not None:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlmodel import col, select
 
@@ -45,6 +45,14 @@ class Pusher(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class MessagePusher(Pusher, Protocol):
+    """A pusher that renders from the stored message itself (e-mail threads each reply under
+    the citizen's mail); the worker calls ``push_message`` instead of ``push``."""
+
+    async def push_message(self, message_id: int, address: str, text: str) -> None: ...
 
 
 @dataclass
@@ -94,7 +102,10 @@ class PushWorker:
         if pusher is None:
             return PushFailed(f"no pusher for channel {push.channel}")
         try:
-            await pusher.push(push.address, text)
+            if isinstance(pusher, MessagePusher):
+                await pusher.push_message(push.message_id, push.address, text)
+            else:
+                await pusher.push(push.address, text)
         except PushFailed as e:
             return e
         except Exception as e:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +73,9 @@ class IntakeSettings:
     policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
     #: channels whose later messages are pushed through their API (a ``citizen_push`` row)
     push_channels: frozenset[str] = frozenset()
+    #: channels with no response to answer in (e-mail): the direct replies are queued for push
+    #: too, in the transaction that stores them
+    reply_push_channels: frozenset[str] = frozenset()
 
 
 class IntakePipeline:
@@ -104,8 +108,21 @@ class IntakePipeline:
         """Process one inbound message exactly once and return the replies to send."""
         self._validate(message)
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
+        return await self._once(message, self._process(message, analysis))
+
+    async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
+        """A letter or form creates its ticket at once, without a conversation policy."""
+        self._validate(message)
+        replay = await self._replay(message)
+        if replay is not None:
+            return replay
+        return await self._once(message, self._file_letter(message, request))
+
+    async def _once(
+        self, message: InboundMessage, processing: Coroutine[Any, Any, IntakeResult]
+    ) -> IntakeResult:
         try:
-            result = await self._process(message, analysis)
+            result = await processing
         except IntegrityError:
             # A concurrent delivery of the same external id won the race: answer as it did.
             replay = await self._replay(message)
@@ -115,12 +132,7 @@ class IntakePipeline:
         self._observe(message, result)
         return result
 
-    async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
-        """A letter or form creates its ticket at once, without a conversation policy."""
-        self._validate(message)
-        replay = await self._replay(message)
-        if replay is not None:
-            return replay
+    async def _file_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
         # The NLU reads the type only where the channel did not say it.
         request_type = request.request_type
@@ -132,6 +144,7 @@ class IntakePipeline:
             urgency=str(analysis.urgency),
             address=request.address or analysis.place,  # a letter names the place in its text
             emergency=None if analysis.emergency == "none" else str(analysis.emergency),
+            contact_phone=request.contact_phone or next(iter(analysis.phones), None),
         )
         async with self._db.session() as session:
             citizen = await records.identify(session, message)
@@ -151,10 +164,14 @@ class IntakePipeline:
                 duplicates=self._duplicates,
             )
             reply = await self._created_reply(session, ticket)
-            await records.store_replies(session, conversation, inbound, [reply], ticket)
-            result = records.result_of(conversation, inbound, [reply], ticket)
-        self._observe(message, result)
-        return result
+            await records.store_replies(
+                session, conversation, inbound, [reply], ticket, push=self._queues(conversation)
+            )
+            return records.result_of(conversation, inbound, [reply], ticket)
+
+    def _queues(self, conversation: Conversation) -> bool:
+        """Whether direct replies on this conversation's channel go out through the outbox."""
+        return conversation.channel in self._settings.reply_push_channels
 
     async def send_agent_reply(self, *, conversation_id: str, text: str, agent: str) -> Message:
         """An agent writes to the citizen; the channel pushes it (WebSocket, chat API...)."""
@@ -203,12 +220,18 @@ class IntakePipeline:
             inbound = await records.store_inbound(session, conversation, message)
             answered = await self._callback_answer(session, conversation, message, analysis)
             if answered is not None:
-                await records.store_replies(session, conversation, inbound, [answered], None)
+                await records.store_replies(
+                    session, conversation, inbound, [answered], None,
+                    push=self._queues(conversation),
+                )  # fmt: skip
                 return records.result_of(conversation, inbound, [answered], None)
             turn = await self._turn(session, citizen, conversation, message, analysis)
             step = policy.step(conversation.state, conversation.draft, turn, self._settings.policy)
             ticket = await self._apply(session, citizen, conversation, message, step)
-            await records.store_replies(session, conversation, inbound, step.replies, ticket)
+            queued = self._queues(conversation)
+            await records.store_replies(
+                session, conversation, inbound, step.replies, ticket, push=queued
+            )
             await self._record_knowledge(session, conversation, inbound, step)
             return records.result_of(conversation, inbound, step.replies, ticket)
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
 from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
-from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import citizens, conversations, pushes
 
 CHANNEL_CONTACT_KINDS = {
     "app": ContactKind.APP,
@@ -76,7 +76,10 @@ async def store_replies(
     inbound: Message,
     replies: list[OutboundReply],
     ticket: Ticket | None,
+    *,
+    push: bool = False,
 ) -> None:
+    """Store the replies to ``inbound``; with ``push``, each is also owed to the outbox."""
     for reply in replies:
         stored = await conversations.add_message(
             session,
@@ -89,6 +92,8 @@ async def store_replies(
         )
         stored.meta = {k: v for k, v in reply.to_dict().items() if k != "text"}
         session.add(stored)
+        if push:
+            await pushes.enqueue(session, message=stored, conversation=conversation)
     await session.flush()
 
 

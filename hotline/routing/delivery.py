@@ -160,6 +160,22 @@ def email_of(dispatch: Dispatch, unit: Unit, sender: str) -> EmailMessage:
     return message
 
 
+async def send_mail(settings: SmtpSettings, message: EmailMessage, *, to: str) -> None:
+    """One message through the configured SMTP server (one connection per message), from
+    ``settings.sender``; raises aiosmtplib's errors, ``OSError`` or ``TimeoutError``."""
+    await aiosmtplib.send(
+        message,
+        sender=settings.sender,
+        recipients=[to],
+        hostname=settings.host,
+        port=settings.port,
+        username=settings.username or None,
+        password=settings.password or None,
+        start_tls=settings.starttls,
+        timeout=settings.timeout_seconds,
+    )
+
+
 class EmailSender:
     """Sends through the configured SMTP server; one connection per message."""
 
@@ -171,15 +187,7 @@ class EmailSender:
             raise DeliveryFailed(f"unit {unit.code} has no e-mail address configured")
         s = self._settings
         try:
-            await aiosmtplib.send(
-                email_of(dispatch, unit, s.sender),
-                hostname=s.host,
-                port=s.port,
-                username=s.username or None,
-                password=s.password or None,
-                start_tls=s.starttls,
-                timeout=s.timeout_seconds,
-            )
+            await send_mail(s, email_of(dispatch, unit, s.sender), to=unit.email)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             raise DeliveryFailed(f"{type(e).__name__} sending to {unit.email}: {e}") from e
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Protocol
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
@@ -13,11 +15,16 @@ from hotline.callbacks.worker import CallbackWorker
 from hotline.channels.push import PushWorker
 from hotline.cli.common import get_config, run_async
 from hotline.config import Config
+from hotline.errors import ChannelError, StorageUnavailable
 from hotline.intake.outgoing import Outgoing
+from hotline.nlu.masking import mask_personal_data
 from hotline.observability import configure_logging
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker
 from hotline.storage.db import Database
+
+if TYPE_CHECKING:
+    from hotline.channels.email.poller import EmailPoller
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +36,9 @@ log = logging.getLogger(__name__)
 @run_async
 async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, push later
-    messages to citizens (WeChat, Telegram, SMS, when enabled) and ask the satisfaction
-    callbacks (回访).
+    messages to citizens on WeChat, Telegram, SMS and e-mail (when enabled), ask the
+    satisfaction callbacks (回访) and, with ``channels.email`` enabled, poll the citizens'
+    mailbox into the intake.
 
     Run as many as needed beside the servers on PostgreSQL; each row is sent by one worker at a
     time. SIGTERM or SIGINT lets the batch in flight finish, then exits.
@@ -46,14 +54,18 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     if no_sweep:
         runner.sweeper = None
     try:
-        if once:
-            await _drain(runner.dispatcher, runner.sweeper)
-            if pusher is not None:
-                await _drain_pushes(pusher)
-            if asker is not None:
-                await _ask_once(asker)
-        else:
-            await _run_until_signalled(runner, [b for b in (pusher, asker) if b is not None])
+        async with _mail_intake(config) as mail:
+            if once:
+                if mail is not None:
+                    await _poll_once(mail)
+                await _drain(runner.dispatcher, runner.sweeper)
+                if pusher is not None:
+                    await _drain_pushes(pusher)
+                if asker is not None:
+                    await _ask_once(asker)
+            else:
+                beside = [b for b in (pusher, asker) if b is not None]
+                await _run_until_signalled(runner, beside, mail)
     finally:
         await database.dispose()
 
@@ -79,6 +91,36 @@ async def _ask_once(asker: CallbackWorker) -> None:
         f"callbacks: asked {report.asked} by message, called {report.called}, "
         f"{report.expired} unanswered, {report.cancelled} cancelled, {report.failed} failed"
     )
+
+
+@asynccontextmanager
+async def _mail_intake(config: Config) -> AsyncIterator[EmailPoller | None]:
+    """The mailbox poller with the intake it files tickets through (routing rules followed)."""
+    if not config.channels.email.enabled:
+        yield None
+        return
+    from hotline.services import build_mail_poller, build_services, running_services
+
+    # The letter intake (classifier, router) without a knowledge index or embedded workers.
+    intake_only = config.model_copy(
+        update={
+            "knowledge": config.knowledge.model_copy(update={"enabled": False}),
+            "dispatch": config.dispatch.model_copy(update={"embedded": "never"}),
+        }
+    )
+    services = build_services(intake_only)
+    async with running_services(services):
+        yield build_mail_poller(config, services.pipeline, services.database, services.callbacks)
+
+
+async def _poll_once(mail: EmailPoller) -> None:
+    try:
+        report = await mail.poll_once()
+    except (ChannelError, StorageUnavailable) as e:  # the rest of the work still gets done
+        click.echo(f"mail: not polled: {mask_personal_data(e.message)}", err=True)
+        return
+    click.echo(f"mail: {report.created} tickets, {report.supplemented} supplements, "
+               f"{report.ignored} ignored, {report.rejected} rejected")  # fmt: skip
 
 
 async def _drain(dispatcher: DispatchWorker, sweeper: DeadlineSweeper | None) -> None:
@@ -116,7 +158,9 @@ class Background(Protocol):
     async def stop(self) -> None: ...
 
 
-async def _run_until_signalled(runner: Worker, beside: list[Background]) -> None:
+async def _run_until_signalled(
+    runner: Worker, beside: Sequence[Background], mail: EmailPoller | None
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -124,12 +168,16 @@ async def _run_until_signalled(runner: Worker, beside: list[Background]) -> None
     runner.start()
     for background in beside:
         background.start()
+    if mail is not None:
+        mail.start()
     click.echo(f"worker {runner.dispatcher.name} running; SIGTERM to stop", err=True)
     try:
         await stop.wait()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        if mail is not None:
+            await mail.stop()
         await runner.stop()
         for background in beside:
             await background.stop()
