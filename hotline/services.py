@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from hotline.callbacks.service import Callbacks
 from hotline.callbacks.setup import build_callback_worker, build_callbacks
 from hotline.callbacks.worker import CallbackWorker
-from hotline.channels.push import Pusher, PushWorker
+from hotline.channels.push import PushWorker
 from hotline.classifier.intake_step import load_classifier_step
 from hotline.classifier.taxonomy import Taxonomy, load_taxonomy
-from hotline.config import Config, SmtpConfig
+from hotline.config import Config
 from hotline.encoders.base import Encoder
 from hotline.encoders.factory import load_encoder
 from hotline.errors import NotFound, ValidationFailed
@@ -34,16 +34,19 @@ from hotline.knowledge.answering import KnowledgeAnswerer
 from hotline.knowledge.retrieval.text import TextAnalyzer as KbTextAnalyzer
 from hotline.knowledge.sync import KnowledgeIndex
 from hotline.observability import Metrics
-from hotline.routing.delivery import EmailSender, Sender, SmtpSettings, WebhookSender
 from hotline.routing.router import Router, build_router, live_rules, settings_from
-from hotline.routing.sweep import DeadlineSweeper
-from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings, worker_name
+from hotline.routing.worker import Worker, worker_name
 from hotline.storage.db import Database
-from hotline.storage.models import DeliveryMethod
+from hotline.workers import (
+    build_mail_poller,
+    build_pusher,
+    build_worker,
+    call_bridge,
+    embeds_worker,
+    push_channels,
+)
 
 if TYPE_CHECKING:
-    from hotline.channels.email.config import EmailSmtpConfig
-    from hotline.channels.email.outgoing import Postman
     from hotline.channels.email.poller import EmailPoller
 
 
@@ -162,144 +165,8 @@ def build_services(
     return Services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
         worker=worker, pusher=pusher, mail=mail, callbacks=callbacks, callback_worker=asker,
-        classifier=classifier, tickets=tickets, call_bridge=_call_bridge(config),
+        classifier=classifier, tickets=tickets, call_bridge=call_bridge(config),
     )  # fmt: skip
-
-
-def _call_bridge(config: Config) -> CallBridge | None:
-    """Bridges callers waiting for a person to the agent who takes them (Twilio)."""
-    twilio = config.channels.twilio
-    if not twilio.enabled:
-        return None
-    from hotline.channels.twilio.agents import TwilioCallBridge
-
-    return TwilioCallBridge(
-        account_sid=twilio.account_sid,
-        auth_token=twilio.auth_token,
-        public_base_url=twilio.public_base_url,
-        api_base_url=twilio.api_base_url,
-    )
-
-
-def embeds_worker(config: Config, database: Database) -> bool:
-    """Whether ``hotline serve`` delivers dispatches itself (the SQLite default)."""
-    embedded = config.dispatch.embedded
-    return embedded == "always" or (embedded == "auto" and database.dialect == "sqlite")
-
-
-def build_worker(config: Config, database: Database) -> Worker:
-    """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
-    d = config.dispatch
-    settings = _worker_settings(config)
-    smtp = _smtp_settings(d.smtp, sender=d.smtp.sender)
-    senders: dict[DeliveryMethod, Sender] = {
-        DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
-        DeliveryMethod.EMAIL: EmailSender(smtp),
-    }
-    sweeper = DeadlineSweeper(database, batch=settings.sweep_batch)
-    return Worker(DispatchWorker(database, senders, settings), sweeper)
-
-
-def build_pusher(config: Config, database: Database) -> PushWorker | None:
-    """Pushes to citizens on channels with an API (WeChat, Telegram), when one is enabled."""
-    pushers: dict[str, Pusher] = {}
-    wechat, telegram = config.channels.wechat, config.channels.telegram
-    if wechat.enabled:
-        from hotline.channels.wechat.api import WeChatApi
-
-        pushers["wechat"] = WeChatApi(
-            app_id=wechat.app_id, app_secret=wechat.app_secret, base_url=wechat.api_base_url
-        )
-    if telegram.enabled:
-        from hotline.channels.telegram.pusher import TelegramPusher
-
-        pushers["telegram"] = TelegramPusher(
-            bot_token=telegram.bot_token, api_base_url=telegram.api_base_url
-        )
-    twilio = config.channels.twilio
-    if twilio.enabled and twilio.sms_from:
-        from hotline.channels.twilio.pusher import TwilioSmsPusher
-
-        sms = TwilioSmsPusher(
-            account_sid=twilio.account_sid,
-            auth_token=twilio.auth_token,
-            sms_from=twilio.sms_from,
-            api_base_url=twilio.api_base_url,
-        )
-        pushers["sms"] = pushers["phone"] = sms  # a caller is told by SMS
-    if config.channels.email.enabled:
-        from hotline.channels.email.outgoing import EmailPusher
-
-        pushers["email"] = EmailPusher(database, _postman(config))
-    return PushWorker(database, pushers, _worker_settings(config)) if pushers else None
-
-
-def push_channels(config: Config) -> frozenset[str]:
-    """The channels whose later messages are pushed (see :func:`build_pusher`)."""
-    channels = config.channels
-    sms = channels.twilio.enabled and bool(channels.twilio.sms_from)
-    return frozenset(
-        name
-        for name, enabled in (
-            ("wechat", channels.wechat.enabled),
-            ("telegram", channels.telegram.enabled),
-            ("sms", sms),
-            ("phone", sms),
-            ("email", channels.email.enabled),
-        )
-        if enabled
-    )
-
-
-# -- the e-mail channel: a mailbox poller beside the workers (SQLite: in ``hotline serve``) ------
-
-
-def build_mail_poller(
-    config: Config,
-    pipeline: IntakePipeline,
-    database: Database,
-    callbacks: Callbacks | None = None,
-) -> EmailPoller | None:
-    """The citizens' mailbox poller, when ``channels.email`` is enabled."""
-    if not config.channels.email.enabled:
-        return None
-    from hotline.channels.email.poller import mail_poller
-
-    return mail_poller(config, pipeline, database, _postman(config), callbacks)
-
-
-def _postman(config: Config) -> Postman:
-    from hotline.channels.email.outgoing import Postman
-
-    email = config.channels.email
-    server = email.smtp if email.smtp.host else config.dispatch.smtp
-    return Postman(_smtp_settings(server, sender=email.address), display_name=email.display_name)
-
-
-def _smtp_settings(server: SmtpConfig | EmailSmtpConfig, *, sender: str) -> SmtpSettings:
-    return SmtpSettings(
-        host=server.host,
-        port=server.port,
-        sender=sender,
-        username=server.username,
-        password=server.password,
-        starttls=server.starttls,
-        timeout_seconds=server.timeout_seconds,
-    )
-
-
-def _worker_settings(config: Config) -> WorkerSettings:
-    d = config.dispatch
-    return WorkerSettings(
-        batch_size=d.batch_size,
-        concurrency=d.concurrency,
-        lease_seconds=d.lease_seconds,
-        max_attempts=d.max_attempts,
-        backoff_base_seconds=d.backoff_base_seconds,
-        backoff_max_seconds=d.backoff_max_seconds,
-        poll_seconds=d.poll_seconds,
-        sweep_seconds=d.sweep_seconds,
-    )
 
 
 def _knowledge(

@@ -23,7 +23,6 @@ from hotline.intake import ticket_actions as actions
 from hotline.routing import outbox
 from hotline.storage.models import (
     CallbackStatus,
-    DispatchKind,
     Rating,
     SatisfactionCallback,
     Ticket,
@@ -192,8 +191,7 @@ class Answering:
 
 async def escalate(session: AsyncSession, ticket: Ticket, *, note: str) -> None:
     """督办 of a disputed ticket: a history line and a dispatch to the unit and its parent."""
-    unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
-    parent = await session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
+    unit, parent = await outbox.responsible(session, ticket)
     event = await ticket_repo.record(
         session,
         ticket=ticket,
@@ -203,11 +201,7 @@ async def escalate(session: AsyncSession, ticket: Ticket, *, note: str) -> None:
         to_value=parent.code if parent else None,
         note=note,
     )
-    for target in (unit, parent):
-        if target is not None:
-            await outbox.enqueue(
-                session, ticket=ticket, unit=target, event=event, kind=DispatchKind.ESCALATED
-            )
+    await outbox.escalate(session, ticket=ticket, event=event, to=(unit, parent))
     log.warning("callbacks.disputed ticket=%s", ticket.number)
 
 

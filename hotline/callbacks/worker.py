@@ -14,8 +14,6 @@ due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from hotline.background import BackgroundLoop
 from hotline.callbacks import plan, wording
 from hotline.callbacks.answers import Answering
 from hotline.callbacks.settings import CallbackSettings
@@ -81,7 +80,9 @@ class _LeaseLost(Exception):
     pass
 
 
-class CallbackWorker:
+class CallbackWorker(BackgroundLoop):
+    task_name = "satisfaction-callbacks"
+
     def __init__(
         self,
         database: Database,
@@ -95,6 +96,7 @@ class CallbackWorker:
         lease_seconds: float = 60.0,
         poll_seconds: float = 5.0,
     ) -> None:
+        super().__init__()
         self.database = database
         self.settings = settings
         self.writer = writer
@@ -103,8 +105,6 @@ class CallbackWorker:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._lease = Lease(SatisfactionCallback, name, lease_seconds, pending="scheduled")
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: datetime | None = None) -> CallbackReport:
         now = now or utcnow()
@@ -259,16 +259,7 @@ class CallbackWorker:
 
     # -- running in the background -----------------------------------------------------------
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="satisfaction-callbacks")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _stopped(self) -> None:
         if self.caller is not None:
             await self.caller.close()
 
@@ -280,5 +271,4 @@ class CallbackWorker:
                 log.warning("callbacks.database_unavailable: %s", e.message)
             except Exception:  # one bad round must not end the loop; its leases run out
                 log.exception("callbacks.round_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
+            await self._pause(self.poll_seconds)

@@ -13,7 +13,6 @@ anything else is retried with backoff and dead-lettered after ``max_attempts``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlmodel import col, select
 
+from hotline.background import BackgroundLoop
 from hotline.errors import StorageUnavailable
 from hotline.routing.worker import WorkerSettings, backoff, worker_name
 from hotline.storage.db import Database
@@ -63,8 +63,10 @@ class PushReport:
     dead: int = 0
 
 
-class PushWorker:
+class PushWorker(BackgroundLoop):
     """Claims, pushes and settles ``citizen_push`` rows; ``pushers`` maps a channel to its API."""
+
+    task_name = "citizen-push"
 
     def __init__(
         self,
@@ -74,13 +76,12 @@ class PushWorker:
         *,
         name: str | None = None,
     ) -> None:
+        super().__init__()
         self.database = database
         self.pushers = dict(pushers)
         self.settings = settings or WorkerSettings()
         self.name = name or worker_name()
         self._lease = Lease(CitizenPush, self.name, self.settings.lease_seconds)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def batch_size(self) -> int:
@@ -156,16 +157,7 @@ class PushWorker:
 
     # -- running in the background -----------------------------------------------------------
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="citizen-push")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _stopped(self) -> None:
         for pusher in self.pushers.values():
             await pusher.close()
 
@@ -180,5 +172,4 @@ class PushWorker:
                 log.exception("push.batch_failed")
                 report = PushReport()
             if report.claimed < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.settings.poll_seconds)
+                await self._pause(self.settings.poll_seconds)

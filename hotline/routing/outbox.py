@@ -80,6 +80,24 @@ def method_of(unit: Unit) -> DeliveryMethod:
         return DeliveryMethod.PULL
 
 
+async def responsible(session: AsyncSession, ticket: Ticket) -> tuple[Unit | None, Unit | None]:
+    """The ticket's unit and that unit's parent: the two a 督办 goes to, where they exist."""
+    unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
+    parent = await session.get(Unit, unit.parent_id) if unit and unit.parent_id else None
+    return unit, parent
+
+
+async def escalate(
+    session: AsyncSession, *, ticket: Ticket, event: TicketEvent, to: tuple[Unit | None, ...]
+) -> None:
+    """督办: announce ``event`` to each of ``to`` (the unit and its parent) that exists."""
+    for unit in to:
+        if unit is not None:
+            await enqueue(
+                session, ticket=ticket, unit=unit, event=event, kind=DispatchKind.ESCALATED
+            )
+
+
 async def enqueue(
     session: AsyncSession,
     *,

@@ -98,8 +98,7 @@ class DeadlineSweeper:
         ticket.escalated_at = now
         ticket.warned_at = ticket.warned_at or now
         await ticket_repo.touch(session, ticket)
-        unit = await _unit(session, ticket.unit_id)
-        parent = await _unit(session, unit.parent_id) if unit is not None else None
+        unit, parent = await outbox.responsible(session, ticket)
         overdue = now - ticket.due_at if ticket.due_at else timedelta(0)
         hours = int(overdue.total_seconds() // 3600)
         who = f"{unit.name}（{unit.code}）" if unit else "承办单位"
@@ -113,11 +112,7 @@ class DeadlineSweeper:
             to_value=parent.code if parent else None,
             note=f"超期督办：{who}应于{_local(ticket.due_at)}前办结，已超期{hours}小时{to_parent}",
         )
-        for target in (unit, parent):
-            if target is not None:
-                await outbox.enqueue(
-                    session, ticket=ticket, unit=target, event=event, kind=DispatchKind.ESCALATED
-                )
+        await outbox.escalate(session, ticket=ticket, event=event, to=(unit, parent))
 
 
 async def _unit(session: AsyncSession, unit_id: int | None) -> Unit | None:

@@ -43,7 +43,7 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     Run as many as needed beside the servers on PostgreSQL; each row is sent by one worker at a
     time. SIGTERM or SIGINT lets the batch in flight finish, then exits.
     """
-    from hotline.services import build_pusher, build_worker
+    from hotline.workers import build_pusher, build_worker
 
     config = get_config(ctx)
     configure_logging(config.logging.level, config.logging.format)
@@ -73,7 +73,7 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
 def _callback_worker(config: Config, database: Database, name: str) -> CallbackWorker | None:
     """The satisfaction callbacks' worker; messages it writes go out through the push outbox."""
     from hotline.callbacks.setup import build_callback_worker, build_callbacks
-    from hotline.services import push_channels
+    from hotline.workers import push_channels
 
     channels = push_channels(config)
     # Answers (and so reopens) are handled by the servers; the worker only asks and waits.
@@ -99,7 +99,8 @@ async def _mail_intake(config: Config) -> AsyncIterator[EmailPoller | None]:
     if not config.channels.email.enabled:
         yield None
         return
-    from hotline.services import build_mail_poller, build_services, running_services
+    from hotline.services import build_services, running_services
+    from hotline.workers import build_mail_poller
 
     # The letter intake (classifier, router) without a knowledge index or embedded workers.
     intake_only = config.model_copy(

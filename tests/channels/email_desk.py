@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from hotline.channels.email.poller import EmailPoller, PollReport
 from hotline.channels.push import PushWorker
-from hotline.services import Services, build_mail_poller, build_pusher
+from hotline.services import Services
 from hotline.storage.models import CitizenPush, Message, Ticket
+from hotline.workers import build_mail_poller, build_pusher
 from tests.channels.channel_services import channel_services
 from tests.channels.mail_servers import OUR_ADDRESS, PASSWORD, USER, Folders, SmtpInbox
 

@@ -13,8 +13,8 @@ import pytest
 
 from hotline.channels.email.imap import Mailbox, MailboxError
 from hotline.errors import StorageUnavailable
-from hotline.services import build_mail_poller
 from hotline.storage.models import CitizenPush
+from hotline.workers import build_mail_poller
 from tests.channels.channel_services import channel_services
 from tests.channels.email_desk import MailDesk, email_section, mail_desk
 from tests.channels.mail_servers import (

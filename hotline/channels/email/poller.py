@@ -12,12 +12,11 @@ stays unseen. Addresses are logged masked.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import dataclass
 
+from hotline.background import BackgroundLoop
 from hotline.channels.email import threads
 from hotline.channels.email.config import EmailConfig
 from hotline.channels.email.imap import Envelope, Mailbox, MailboxError
@@ -74,15 +73,16 @@ def mail_poller(
     return EmailPoller(config.channels.email, intake, postman)
 
 
-class EmailPoller:
+class EmailPoller(BackgroundLoop):
+    task_name = "email-poller"
+
     def __init__(self, config: EmailConfig, intake: MailIntake, postman: Postman) -> None:
+        super().__init__()
         self.config = config
         self._intake = intake
         self._postman = postman
         #: intake failures per UID that were not outages; past ``max_failures`` it is rejected
         self._failures: dict[int, int] = {}
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     async def poll_once(self) -> PollReport:
         """Take one batch of unseen mails; raises ``MailboxError`` or ``StorageUnavailable``."""
@@ -157,18 +157,6 @@ class EmailPoller:
 
     # -- running in the background -----------------------------------------------------------
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="email-poller")
-
-    async def stop(self) -> None:
-        """Let the mail in hand finish (the rest stay unseen), then return."""
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
     async def _loop(self) -> None:
         outages = 0
         while not self._stop.is_set():
@@ -187,8 +175,7 @@ class EmailPoller:
                 outages = 0
                 if report.fetched >= self.config.batch_size:
                     continue  # more are waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._delay(outages))
+            await self._pause(self._delay(outages))
 
     def _delay(self, outages: int) -> float:
         if outages == 0:
