@@ -33,7 +33,8 @@ from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 #: a bare 1/2/3 answers the survey only where it cannot be a choice in a conversation
-_KEY_STATES = frozenset({ConversationState.IDLE, ConversationState.ANSWERED})
+#: (after a knowledge answer "1" means 解决了; in a "did you mean" list it picks an entry)
+_KEY_STATES = frozenset({ConversationState.IDLE})
 OPEN = (CallbackStatus.SCHEDULED, CallbackStatus.AWAITING, CallbackStatus.UNREACHED)
 
 

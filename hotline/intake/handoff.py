@@ -106,6 +106,24 @@ async def call_id(session: AsyncSession, conversation: Conversation) -> str | No
     return external.split(":", 1)[0] if external else None
 
 
+async def caller_left(session: AsyncSession, call_id: str) -> Conversation | None:
+    """A caller who hung up (or was dropped) while waiting leaves the live queue."""
+    statement = (
+        select(Message.conversation_id)
+        .where(Message.channel == "phone")
+        .where(col(Message.external_id).startswith(f"{call_id}:"))
+        .limit(1)
+    )
+    conversation_id = (await session.execute(statement)).scalar_one_or_none()
+    if conversation_id is None:
+        return None
+    conversation = await _locked(session, conversation_id)
+    if conversation.state == WAITING:
+        conversation.state, conversation.agent_id = ConversationState.IDLE, None
+        await conversations.save(session, conversation)
+    return conversation
+
+
 async def _locked(session: AsyncSession, conversation_id: str) -> Conversation:
     conversation = await session.get(Conversation, conversation_id, with_for_update=True)
     if conversation is None:

@@ -315,3 +315,21 @@ async def test_the_embedded_worker_asks_without_being_driven(
             pytest.fail("the running worker never asked")
     finally:
         await worker.stop()
+
+
+async def test_a_bare_key_mid_conversation_is_left_to_the_conversation(
+    client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
+    asker: CallbackWorker,
+) -> None:  # fmt: skip
+    await asked(client, staff, app_headers, asker)
+    assert services.callbacks is not None
+    async with services.database.session() as session:
+        for state in ("answered", "choosing", "awaiting_place"):
+            taken = await services.callbacks.capture(
+                session, channel="app", address="user-1", text="1", state=state
+            )
+            assert taken is None, state  # "1" may mean 解决了 or pick a listed question there
+        worded = await services.callbacks.capture(
+            session, channel="app", address="user-1", text="基本满意", state="answered"
+        )
+        assert worded is not None  # words are unambiguous in any state

@@ -258,8 +258,9 @@ async def caller_waiting(client: Client) -> str:
     body = await twiml(await signed(client, *turn(2, "转人工")))
     assert body == (
         f'<?xml version="1.0" encoding="UTF-8"?><Response><Say {VOICE}>'
-        f'{handoff.HANDOFF_SPOKEN}</Say><Enqueue waitUrl="/channels/twilio/voice/wait" '
-        'waitUrlMethod="POST">hotline-agents</Enqueue></Response>'
+        f'{handoff.HANDOFF_SPOKEN}</Say><Enqueue action="/channels/twilio/voice/dequeued" '
+        'method="POST" waitUrl="/channels/twilio/voice/wait" waitUrlMethod="POST">'
+        "hotline-agents</Enqueue></Response>"
     )
     return body
 
@@ -318,3 +319,23 @@ async def test_connect_needs_a_signed_request_and_a_sane_agent(client: Client) -
     assert unsigned.status == 401
     bad = await signed(client, "/channels/twilio/voice/connect?agent=%3CClient%3E", {"x": "1"})
     assert bad.status == 400
+
+
+async def test_a_caller_who_hangs_up_while_waiting_leaves_the_live_queue(
+    client: Client, services: Services
+) -> None:
+    await caller_waiting(client)
+    staff = await make_staff(client, services)
+    conversation = await conversation_of(client, staff["agent"])
+    left = {"CallSid": "CA1", "QueueResult": "hangup", "QueueTime": "42"}
+    body = await twiml(await signed(client, "/channels/twilio/voice/dequeued", left))
+    assert body == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+    desk = await (await client.get("/api/v1/staff/live", headers=staff["agent"])).json()
+    assert desk["items"] == []
+    gone = await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
+    assert gone.status == 409
+    # bridged or redirected callers stay where they are; a form without CallSid is refused
+    bridged = {"CallSid": "CA1", "QueueResult": "redirected"}
+    await twiml(await signed(client, "/channels/twilio/voice/dequeued", bridged))
+    no_call = await signed(client, "/channels/twilio/voice/dequeued", {"QueueResult": "hangup"})
+    assert no_call.status == 400

@@ -53,7 +53,7 @@ class TwilioAdapter:
             web.post(GATHER, self.gather),
             web.post(SMS, self.sms),
         ]
-        agents = TwilioAgentRoutes(self._config, read_form=self._form)
+        agents = TwilioAgentRoutes(self._config, read_form=self._form, database=self._port.database)
         routes.extend(agents.routes())
         if self._port.callbacks is not None:
             from hotline.channels.twilio.survey import TwilioSurvey

@@ -9,6 +9,7 @@ agent's username). Both webhooks are signed like every other.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
 
@@ -19,10 +20,17 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.channels.twilio.rest import TwilioRest
 from hotline.errors import BadRequest
-from hotline.intake.handoff import BridgeFailed
+from hotline.intake.handoff import BridgeFailed, caller_left
+from hotline.storage.db import Database
+
+log = logging.getLogger(__name__)
 
 WAIT = "/channels/twilio/voice/wait"
 CONNECT = "/channels/twilio/voice/connect"
+LEFT = "/channels/twilio/voice/dequeued"
+#: how a caller left the queue without reaching an agent (Twilio's QueueResult)
+GONE = frozenset({"hangup", "error", "system-error", "queue-full", "leave"})
+QUEUE_FULL = "当前来电较多，排队人数已满，请您稍后再拨。再见。"
 HOLD = "坐席正忙，请您耐心等候，接线员将尽快为您服务。"
 NO_ANSWER = "接线员暂时无法接听，请您稍后再拨，或直接说出诉求由我们为您登记。再见。"
 
@@ -31,17 +39,24 @@ FormReader = Callable[[web.Request], Awaitable[dict[str, str]]]
 
 def enqueue(response: VoiceResponse, config: TwilioConfig) -> VoiceResponse:
     """Put the caller in the agents' queue (after what was said)."""
-    response.enqueue(config.agent_queue, wait_url=WAIT, wait_url_method="POST")
+    response.enqueue(
+        config.agent_queue, wait_url=WAIT, wait_url_method="POST", action=LEFT, method="POST"
+    )
     return response
 
 
 class TwilioAgentRoutes:
-    def __init__(self, config: TwilioConfig, *, read_form: FormReader) -> None:
+    def __init__(self, config: TwilioConfig, *, read_form: FormReader, database: Database) -> None:
         self._config = config
         self._form = read_form
+        self._database = database
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.post(WAIT, self.wait), web.post(CONNECT, self.connect)]
+        return [
+            web.post(WAIT, self.wait),
+            web.post(CONNECT, self.connect),
+            web.post(LEFT, self.left),
+        ]
 
     async def wait(self, request: web.Request) -> web.Response:
         """Played over and over while the caller waits in the queue."""
@@ -49,6 +64,21 @@ class TwilioAgentRoutes:
         response = VoiceResponse()
         response.say(HOLD, language=self._config.language, voice=self._config.voice)
         response.pause(length=15)
+        return _twiml(response)
+
+    async def left(self, request: web.Request) -> web.Response:
+        """The caller left the queue (Enqueue's action): gone callers leave the live queue."""
+        form = await self._form(request)
+        result, call = form.get("QueueResult", ""), form.get("CallSid", "")
+        if not call:
+            raise BadRequest("CallSid is required", code="malformed_form")
+        response = VoiceResponse()
+        if result in GONE:
+            async with self._database.session() as session:
+                await caller_left(session, call)
+            log.info("twilio.queue_left call=%s result=%s", call, result)
+            if result == "queue-full":
+                response.say(QUEUE_FULL, language=self._config.language, voice=self._config.voice)
         return _twiml(response)
 
     async def connect(self, request: web.Request) -> web.Response:
