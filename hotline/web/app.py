@@ -13,6 +13,7 @@ from hotline.routing.router import Router
 from hotline.services import Services, TaxonomyCheck, start_services, stop_services
 from hotline.web import (
     callbacks_api,
+    citizens_api,
     dispatch_api,
     knowledge_api,
     live_api,
@@ -57,6 +58,7 @@ def create_app(services: Services) -> web.Application:
     if services.callbacks is not None:
         app[callbacks_api.CALLBACKS] = services.callbacks
     app.router.add_routes(callbacks_api.routes())
+    app.router.add_routes(citizens_api.routes())
     app[reports_api.TAXONOMY] = services.taxonomy
     app.router.add_routes(reports_api.routes())
     if services.classifier is not None and services.tickets is not None:

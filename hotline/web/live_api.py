@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.errors import Conflict, NotFound, UpstreamFailed, ValidationFailed
 from hotline.intake import handoff, policy
+from hotline.intake import history as citizen_history
 from hotline.intake.messages import InboundMessage
 from hotline.intake.queries import message_view
 from hotline.intake.steps import ClassifierStep, KnowledgeStep
@@ -31,6 +32,7 @@ from hotline.storage.models import Conversation, Direction, Role, StaffUser
 from hotline.storage.repos import conversations
 from hotline.storage.types import utcnow
 from hotline.web.bodies import read_json
+from hotline.web.citizens_api import history_view
 from hotline.web.keys import DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import current_user, require_roles
@@ -98,11 +100,13 @@ async def show_live(request: web.Request) -> web.Response:
         conversation = await conversations.get(session, conversation_id=conversation_id)
         messages = await conversations.messages(session, conversation_id=conversation_id)
         agents = await _agent_names(session, [conversation])
+        past = await citizen_history.history(session, conversation.citizen_id, limit=5)
     said = "\n".join(m.text for m in messages if m.direction == Direction.INBOUND)[-2000:]
     return json_response(
         {
             **live_view(conversation, agents),
             "messages": [message_view(m) for m in messages],
+            "citizen": history_view(past),
             **await _suggest(request.app[ASSIST], said),
         }
     )

@@ -223,6 +223,20 @@ OPERATIONS = (
         None,
         "bearer",
     ),
+    Operation(
+        "get",
+        "/api/v1/staff/citizens",
+        "Who has this phone number, and the tickets giving it (query: phone)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/citizens/{citizen_id}",
+        "A citizen's history across channels: contacts, tickets, conversations, ratings",
+        None,
+        "bearer",
+    ),
     Operation("get", LIVE, "转人工: conversations waiting for a person, and mine", None, "bearer"),
     Operation(
         "get",

@@ -55,6 +55,7 @@ def ticket_detail(ticket: Ticket, *, duplicate_of: str | None = None) -> dict[st
         "classified_by": ticket.classified_by,
         "emergency": ticket.emergency,
         "conversation_id": ticket.conversation_id,
+        "citizen_id": ticket.citizen_id,
         "updated_at": _iso(ticket.updated_at),
         "closed_at": _iso(ticket.closed_at),
     }
