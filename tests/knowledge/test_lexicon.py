@@ -70,7 +70,7 @@ def test_packaged_lexicon_keeps_host_words_intact(kb_analyzer: TextAnalyzer) -> 
     assert written("独生子女家庭有奖励吗") == "独生子女家庭有奖励吗"  # was 独生育家庭
     assert "本市户籍" not in kb_analyzer.keyword_text(kb_analyzer.normalise("非京籍怎么买车"))
     assert "票价" not in kb_analyzer.keyword_text(kb_analyzer.normalise("停车费怎么交"))
-    assert written("我老公的社保断缴了") == "我配偶的社会保险中断了"
+    assert written("我老公的社保断缴了") == "我配偶的社会保险中断缴费了"
 
 
 def test_duplicate_keys_merge_their_terms() -> None:
