@@ -39,6 +39,40 @@ def test_rewrite_replaces_spoken_words_by_the_first_official_term() -> None:
     assert Lexicon({}).rewrite("爸妈") == "爸妈"
 
 
+def test_overlapping_keys_are_all_expanded() -> None:
+    lexicon = Lexicon.from_text("补交\t补缴\n交社保\t缴纳 社会保险\n社保\t社会保险\n")
+    # 补交 and 交社保 overlap: both count; 社保 inside 交社保 adds nothing of its own.
+    assert lexicon.expansions("补交社保") == ["补缴", "缴纳", "社会保险"]
+    assert lexicon.rewrite("补交社保") == "补缴社会保险"
+
+
+def test_rewrite_leaves_an_official_term_that_holds_a_key_alone() -> None:
+    lexicon = Lexicon.from_text("公积金\t住房公积金\n结婚\t婚姻登记 结婚登记\n")
+    assert lexicon.rewrite("住房公积金怎么提") == "住房公积金怎么提"  # not 住房住房公积金
+    assert lexicon.rewrite("公积金怎么提") == "住房公积金怎么提"
+    assert lexicon.rewrite("结婚登记网上预约") == "结婚登记网上预约"
+    # The keyword side still adds the key's other official terms.
+    assert lexicon.expansions("结婚登记网上预约") == ["婚姻登记"]
+
+
+def test_a_word_listed_with_itself_is_left_alone() -> None:
+    # 独生子女 holds 生子女 (生孩子 once normalised) but is not about giving birth.
+    lexicon = Lexicon.from_text("生子女\t生育\n独生子女\t独生子女\n")
+    assert lexicon.rewrite("生子女有补贴吗") == "生育有补贴吗"
+    assert lexicon.rewrite("独生子女证丢了") == "独生子女证丢了"
+    assert lexicon.expansions("独生子女证丢了") == []
+
+
+def test_packaged_lexicon_keeps_host_words_intact(kb_analyzer: TextAnalyzer) -> None:
+    def written(text: str) -> str:
+        return kb_analyzer.written_form(kb_analyzer.normalise(text))
+
+    assert written("独生子女家庭有奖励吗") == "独生子女家庭有奖励吗"  # was 独生育家庭
+    assert "本市户籍" not in kb_analyzer.keyword_text(kb_analyzer.normalise("非京籍怎么买车"))
+    assert "票价" not in kb_analyzer.keyword_text(kb_analyzer.normalise("停车费怎么交"))
+    assert written("我老公的社保断缴了") == "我配偶的社会保险中断缴费了"
+
+
 def test_duplicate_keys_merge_their_terms() -> None:
     entries = parse_lexicon("老公\t配偶\n老公\t夫妻 配偶\n")
     assert entries == {"老公": ("配偶", "夫妻")}

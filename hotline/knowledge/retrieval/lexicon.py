@@ -15,7 +15,7 @@ recall@1 on the gov_qa tuning queries, against 0.70 with query-side expansion on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -54,7 +54,17 @@ class Lexicon:
     def __init__(self, entries: dict[str, tuple[str, ...]]) -> None:
         self.entries = entries
         keys = sorted(entries, key=len, reverse=True)  # longest first: 北京户口 before 户口
-        self._pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+        # The longest key starting at each position (a zero-width look-ahead), so that keys
+        # that overlap are all found: 补交社保 holds both 补交 and 交社保.
+        alternation = "|".join(map(re.escape, keys))
+        self._starts = re.compile(f"(?=({alternation}))") if keys else None
+        # An official term that holds a key (住房公积金 holds 公积金, 结婚登记 holds 结婚) is
+        # written style already: the rewrite leaves it whole instead of doubling it
+        # (住房住房公积金). The keyword side still adds the key's other terms (婚姻登记).
+        official = {t for terms in entries.values() for t in terms if t not in entries}
+        kept = [t for t in official if any(key in t for key in keys)]
+        forms = sorted([*keys, *kept], key=len, reverse=True)
+        self._rewrite_pattern = re.compile("|".join(map(re.escape, forms))) if forms else None
 
     @classmethod
     def packaged(cls, normalise: Callable[[str], str] | None = None) -> Lexicon:
@@ -88,17 +98,31 @@ class Lexicon:
 
     def expansions(self, text: str) -> list[str]:
         """Official terms for the colloquial forms in ``text`` that it does not already hold."""
-        if self._pattern is None:
-            return []
-        found: Iterable[str] = dict.fromkeys(m.group(0) for m in self._pattern.finditer(text))
-        terms = dict.fromkeys(t for key in found for t in self.entries[key] if t not in text)
+        terms = dict.fromkeys(
+            t for key in self._found(text) for t in self.entries[key] if t not in text
+        )
         return list(terms)
+
+    def _found(self, text: str) -> Iterator[str]:
+        """Keys in ``text``, except those inside a longer key (户口 in 北京户口)."""
+        if self._starts is None:
+            return
+        end = 0
+        for match in self._starts.finditer(text):
+            key = match.group(1)
+            if match.start() + len(key) > end:
+                end = match.start() + len(key)
+                yield key
 
     def rewrite(self, text: str) -> str:
         """``text`` with every colloquial form replaced by its first official term."""
-        if self._pattern is None:
+        if self._rewrite_pattern is None:
             return text
-        return self._pattern.sub(lambda m: self.entries[m.group(0)][0], text)
+        return self._rewrite_pattern.sub(self._replacement, text)
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        form = match.group(0)
+        return self.entries[form][0] if form in self.entries else form
 
     def expand(self, text: str) -> str:
         """``text`` followed by its expansions (space-separated), for the keyword analyzers."""
