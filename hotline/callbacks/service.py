@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -94,31 +96,17 @@ class Callbacks:
         self, session: AsyncSession, channel: str, address: str
     ) -> SatisfactionCallback | None:
         """The question most recently asked at this address and still open."""
-        statement = (
-            select(SatisfactionCallback)
-            .where(SatisfactionCallback.channel == channel)
-            .where(SatisfactionCallback.address == address)
-            .where(SatisfactionCallback.status == CallbackStatus.AWAITING)
-            .order_by(col(SatisfactionCallback.updated_at).desc())
-            .limit(1)
-            .with_for_update()
-        )
-        return (await session.execute(statement)).scalars().first()
+        cb = SatisfactionCallback
+        awaiting = col(cb.status) == CallbackStatus.AWAITING
+        return await _latest_at(session, channel, address, awaiting, col(cb.updated_at))
 
     async def _reason_wanted(
         self, session: AsyncSession, channel: str, address: str
     ) -> SatisfactionCallback | None:
-        statement = (
-            select(SatisfactionCallback)
-            .where(SatisfactionCallback.channel == channel)
-            .where(SatisfactionCallback.address == address)
-            .where(SatisfactionCallback.status == CallbackStatus.ANSWERED)
-            .where(col(SatisfactionCallback.reason_until) > utcnow())
-            .order_by(col(SatisfactionCallback.answered_at).desc())
-            .limit(1)
-            .with_for_update()
-        )
-        return (await session.execute(statement)).scalars().first()
+        """The 不满意 answered here whose reason is still wanted."""
+        cb = SatisfactionCallback
+        wanted = (col(cb.status) == CallbackStatus.ANSWERED) & (col(cb.reason_until) > utcnow())
+        return await _latest_at(session, channel, address, wanted, col(cb.answered_at))
 
     # -- outbound calls ----------------------------------------------------------------------
 
@@ -200,6 +188,26 @@ class Callbacks:
             actor=f"agent:{agent}",
         )
         return callback, outcome
+
+
+async def _latest_at(
+    session: AsyncSession,
+    channel: str,
+    address: str,
+    condition: ColumnElement[bool],
+    newest: Any,  # the column ordering the candidates, newest first
+) -> SatisfactionCallback | None:
+    """The newest callback at this channel address meeting ``condition``, locked."""
+    statement = (
+        select(SatisfactionCallback)
+        .where(SatisfactionCallback.channel == channel)
+        .where(SatisfactionCallback.address == address)
+        .where(condition)
+        .order_by(newest.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return (await session.execute(statement)).scalars().first()
 
 
 def _with_reason_request(outcome: Outcome) -> str:
