@@ -158,7 +158,7 @@ def build_services(
     pusher = build_pusher(config, database) if embedded else None
     mail = build_mail_poller(config, pipeline, database, callbacks) if embedded else None
     asker = (
-        build_callback_worker(config, callbacks, pipeline, name=worker_name())
+        build_callback_worker(config, callbacks, pipeline.outgoing, name=worker_name())
         if embedded and callbacks
         else None
     )

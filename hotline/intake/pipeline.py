@@ -100,7 +100,8 @@ class IntakePipeline:
         self._settings = settings
         self._metrics = metrics
         self._callbacks = callbacks or NoCallbacks()
-        self._outgoing = Outgoing(push_channels=settings.push_channels, metrics=metrics, hub=hub)
+        #: writes to citizens outside their own request (agents, results, callbacks)
+        self.outgoing = Outgoing(push_channels=settings.push_channels, metrics=metrics, hub=hub)
         window = settings.duplicate_window
         self._duplicates = duplicates.DuplicateDetector(window=window) if window else None
 
@@ -176,29 +177,11 @@ class IntakePipeline:
     async def send_agent_reply(self, *, conversation_id: str, text: str, agent: str) -> Message:
         """An agent writes to the citizen; the channel pushes it (WebSocket, chat API...)."""
         async with self._db.session() as session:
-            message = await self.write_to_citizen(
+            message = await self.outgoing.write_to_citizen(
                 session, conversation_id=conversation_id, text=text, author=f"agent:{agent}"
             )
-        self.announce([message])
+        self.outgoing.announce([message])
         return message
-
-    async def write_to_citizen(
-        self,
-        session: AsyncSession,
-        *,
-        conversation_id: str,
-        text: str,
-        author: str,
-        ticket_id: int | None = None,
-    ) -> Message:
-        """Store a message to the citizen in the caller's transaction (see :class:`Outgoing`)."""
-        return await self._outgoing.write_to_citizen(
-            session, conversation_id=conversation_id, text=text, author=author, ticket_id=ticket_id
-        )
-
-    def announce(self, messages: list[Message]) -> None:
-        """Wake the channels that push committed messages (see :class:`Outgoing`)."""
-        self._outgoing.announce(messages)
 
     def _validate(self, message: InboundMessage) -> None:
         if not message.external_id or len(message.external_id) > 128:

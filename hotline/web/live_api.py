@@ -152,7 +152,7 @@ async def take(request: web.Request) -> web.Response:
                 await _bridge(session, bridge, conversation, user)
             greeting = handoff.TAKEN.format(name=user.display_name or user.username)
             written.append(
-                await pipeline.write_to_citizen(
+                await pipeline.outgoing.write_to_citizen(
                     session,
                     conversation_id=conversation.id,
                     text=greeting,
@@ -160,7 +160,7 @@ async def take(request: web.Request) -> web.Response:
                 )
             )
         view = live_view(conversation, {_id(user): user.username})
-    pipeline.announce(written)
+    pipeline.outgoing.announce(written)
     return json_response(view)
 
 
@@ -190,14 +190,14 @@ async def release(request: web.Request) -> web.Response:
             agent_id=_id(user),
             any_agent=user.role in (Role.SUPERVISOR, Role.ADMIN),
         )
-        goodbye = await pipeline.write_to_citizen(
+        goodbye = await pipeline.outgoing.write_to_citizen(
             session,
             conversation_id=conversation.id,
             text=handoff.RELEASED,
             author=f"agent:{user.username}",
         )
         view = live_view(conversation, {})
-    pipeline.announce([goodbye])
+    pipeline.outgoing.announce([goodbye])
     return json_response(view)
 
 
@@ -232,14 +232,14 @@ async def file_ticket(request: web.Request) -> web.Response:
             citizen_id=conversation.citizen_id,
             conversation_id=conversation.id,
         )
-        told = await pipeline.write_to_citizen(
+        told = await pipeline.outgoing.write_to_citizen(
             session,
             conversation_id=conversation.id,
             text=policy.ticket_created(ticket.number).text,
             author=f"agent:{user.username}",
             ticket_id=ticket.id,
         )
-    pipeline.announce([told])
+    pipeline.outgoing.announce([told])
     return json_response({"ticket": ticket_detail(ticket)}, status=201)
 
 

@@ -166,7 +166,7 @@ async def resolve(request: web.Request) -> web.Response:
         if callbacks is not None:
             await callbacks.schedule(session, ticket)  # 回访 of every citizen who reported it
         sent = [
-            await pipeline.write_to_citizen(
+            await pipeline.outgoing.write_to_citizen(
                 session,
                 conversation_id=notice.conversation_id,
                 text=notice.text,
@@ -175,7 +175,7 @@ async def resolve(request: web.Request) -> web.Response:
             )
             for notice in notices
         ]
-    pipeline.announce(sent)
+    pipeline.outgoing.announce(sent)
     own = [m for m, n in zip(sent, notices, strict=True) if n.ticket is ticket]
     return _done(ticket, event, message=message_view(own[0]) if own else None)
 

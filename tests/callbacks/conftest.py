@@ -75,7 +75,8 @@ def asker(services: Services) -> CallbackWorker:
 
 def worker_for(services: Services, name: str = "test-worker") -> CallbackWorker:
     assert services.callbacks is not None
-    return build_callback_worker(services.config, services.callbacks, services.pipeline, name=name)
+    outgoing = services.pipeline.outgoing
+    return build_callback_worker(services.config, services.callbacks, outgoing, name=name)
 
 
 async def resolved_chat_ticket(

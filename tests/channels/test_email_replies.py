@@ -67,7 +67,7 @@ async def test_an_agents_reply_and_the_resolution_reach_the_citizen_by_mail(
         stored.status = TicketStatus.ACCEPTED  # as if a unit had accepted it (签收)
         _, notices = await actions.resolve(session, stored, actor="unit:sz", reply="已疏通排水口")
         for notice in notices:
-            await pipeline.write_to_citizen(
+            await pipeline.outgoing.write_to_citizen(
                 session, conversation_id=notice.conversation_id, text=notice.text,
                 author="agent:sz", ticket_id=notice.ticket.id,
             )  # fmt: skip
@@ -260,7 +260,9 @@ async def test_a_satisfaction_callback_by_mail_is_answered_by_mail(desk: MailDes
         await actions.resolve(session, stored, actor="unit:sz", reply="已疏通排水口")
         [planned] = await services.callbacks.schedule(session, stored)
         assert [r["channel"] for r in planned.routes] == ["email"]
-    asker = build_callback_worker(services.config, services.callbacks, services.pipeline, name="t")
+    asker = build_callback_worker(
+        services.config, services.callbacks, services.pipeline.outgoing, name="t"
+    )
     daytime = services.callbacks.settings.next_window(utcnow() + timedelta(hours=2))
     assert (await asker.run_once(now=daytime)).asked == 1
     assert await desk.send() == 1

@@ -145,7 +145,7 @@ async def test_a_reply_that_cannot_be_stored_leaves_the_ticket_unresolved(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.pipeline, "write_to_citizen", broken)
+    monkeypatch.setattr(services.pipeline.outgoing, "write_to_citizen", broken)
     response = await client.post(
         f"{BASE}/{number}/resolve", json={"reply": "已处理"}, headers=staff["cg"]
     )
