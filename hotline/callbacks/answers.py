@@ -33,7 +33,6 @@ from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
-REOPENABLE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 class Deadline(Protocol):
@@ -116,7 +115,7 @@ class Answering:
         now: datetime,
     ) -> Outcome:
         why = f"回访不满意（工单 {reporter.number}）" + (f"：{reason}" if reason else "")
-        if handled.status not in REOPENABLE:
+        if handled.status not in actions.HANDLED:
             await ticket_repo.record(
                 session, ticket=handled, actor="citizen", action="callback_disputed", note=why
             )

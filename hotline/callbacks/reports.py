@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hotline.errors import NotFound
+from hotline.intake.ticket_actions import HANDLED
 from hotline.storage.models import (
     CallbackStatus,
     Rating,
@@ -36,7 +37,6 @@ from hotline.storage.models import (
 
 GroupBy = Literal["unit", "category"]
 NOT_COUNTED = (TicketStatus.MERGED, TicketStatus.CANCELLED)
-DONE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 @dataclass
@@ -153,7 +153,7 @@ async def _closure(
         .subquery()
     )
     key = _key(by, col(Ticket.unit_id), col(Ticket.category_code))
-    done = col(Ticket.status).in_(DONE)
+    done = col(Ticket.status).in_(HANDLED)
     # a ticket without a due time (routed by hand, no deadline rule) cannot be late
     on_time = done & (col(Ticket.due_at).is_(None) | (first_resolved.c.at <= col(Ticket.due_at)))
     statement = (

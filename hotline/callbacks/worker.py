@@ -28,6 +28,7 @@ from hotline.callbacks.answers import Answering
 from hotline.callbacks.settings import CallbackSettings
 from hotline.errors import StorageUnavailable
 from hotline.intake.records import CHANNEL_CONTACT_KINDS
+from hotline.intake.ticket_actions import HANDLED
 from hotline.storage.db import Database
 from hotline.storage.leases import Lease
 from hotline.storage.models import CallbackStatus, Message, SatisfactionCallback, Ticket
@@ -36,7 +37,6 @@ from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
-ASKABLE = ("resolved", "closed")
 
 
 class CallFailed(Exception):
@@ -169,12 +169,9 @@ class CallbackWorker(BackgroundLoop):
         now: datetime,
         report: CallbackReport,
     ) -> None:
-        async with self.database.read() as session:
-            handled = await session.get(Ticket, callback.handled_ticket_id)
-        if handled is None or handled.status not in ASKABLE:
-            async with self.database.session() as session:
-                await self._still_resolved(session, callback, report)
-            return
+        async with self.database.session() as session:
+            if not await self._still_resolved(session, callback, report):
+                return
         assert callback.id is not None
         try:
             if self.caller is None:
@@ -199,7 +196,7 @@ class CallbackWorker(BackgroundLoop):
     ) -> bool:
         """False (and the callback cancelled) when the ticket was reopened meanwhile."""
         handled = await session.get(Ticket, callback.handled_ticket_id)
-        if handled is not None and handled.status in ASKABLE:
+        if handled is not None and handled.status in HANDLED:
             return True
         if not await self._lease.settle(session, [callback.id], status=CallbackStatus.CANCELLED):
             raise _LeaseLost

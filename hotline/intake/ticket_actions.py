@@ -32,6 +32,8 @@ S = TicketStatus
 AT_UNIT = (S.DISPATCHED, S.ACCEPTED)
 #: no action moves these any more (a merged duplicate follows its original ticket)
 ENDED = (S.CLOSED, S.CANCELLED, S.MERGED)
+#: a unit has answered: what satisfaction callbacks ask about and a 不满意 reopens
+HANDLED = (S.RESOLVED, S.CLOSED)
 EXTENSION_ACTIONS = ("extension_requested", "extension_approved", "extension_refused")
 RESULT_PREFIX = "【工单 {number} 办理结果】"
 
@@ -164,7 +166,7 @@ async def reopen(
 ) -> TicketEvent:
     """重办: a resolved (or closed) ticket goes back to the unit that resolved it, with a new
     due time; the unit receives it like any dispatch and accepts it again."""
-    require_status(ticket, "reopen", S.RESOLVED, S.CLOSED)
+    require_status(ticket, "reopen", *HANDLED)
     unit = await _unit_of(session, ticket)
     ticket.closed_at = None
     return await _dispatch(
