@@ -65,10 +65,18 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
     pushers: dict[str, Pusher] = {}
     wechat, telegram = config.channels.wechat, config.channels.telegram
     if wechat.enabled:
-        from hotline.channels.wechat.api import WeChatApi
+        from hotline.channels.wechat.api import NoticeTemplate, WeChatApi
 
+        notice = (
+            NoticeTemplate(wechat.notice_template_id, wechat.notice_template_data)
+            if wechat.notice_template_id
+            else None
+        )
         pushers["wechat"] = WeChatApi(
-            app_id=wechat.app_id, app_secret=wechat.app_secret, base_url=wechat.api_base_url
+            app_id=wechat.app_id,
+            app_secret=wechat.app_secret,
+            base_url=wechat.api_base_url,
+            notice=notice,
         )
     if telegram.enabled:
         from hotline.channels.telegram.pusher import TelegramPusher

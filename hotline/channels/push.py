@@ -6,8 +6,15 @@ rows the way the dispatch outbox does (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 IMMEDIATE`` on SQLite), push them outside any transaction, and store the outcome only while
 they still hold the lease; a worker that dies leaves its rows to the next lease (WeChat has no
 idempotency key, so such a row may reach the citizen twice). A refusal the channel says is
-final (the citizen unfollowed, the 48-hour reply window closed) dead-letters the row at once;
-anything else is retried with backoff and dead-lettered after ``max_attempts``.
+final (the citizen unfollowed) dead-letters the row at once; anything else is retried with
+backoff and dead-lettered after ``max_attempts``.
+
+WeChat delivers customer-service messages only within 48 hours of the citizen's last message,
+and a resolution or a satisfaction callback usually comes later. Such a row is **held**
+(:class:`WaitForCitizen`) instead of lost: the citizen's next message makes it due again
+(:func:`hotline.storage.repos.pushes.release_held`), and a pusher that can (a
+:class:`NoticePusher`, WeChat's template message) tells the citizen once that a message waits
+for them.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.background import BackgroundLoop
@@ -39,6 +47,10 @@ class PushFailed(Exception):
         self.final = final
 
 
+class WaitForCitizen(PushFailed):
+    """The channel delivers only after the citizen writes again (WeChat's reply window)."""
+
+
 class Pusher(Protocol):
     async def push(self, address: str, text: str) -> None:
         """Deliver ``text`` to the citizen at ``address``; raise ``PushFailed`` otherwise."""
@@ -55,12 +67,24 @@ class MessagePusher(Pusher, Protocol):
     async def push_message(self, message_id: int, address: str, text: str) -> None: ...
 
 
+@runtime_checkable
+class NoticePusher(Pusher, Protocol):
+    """A pusher that can tell a citizen whose window closed that a message waits for them."""
+
+    async def notify(self, address: str) -> bool:
+        """Send the notice (WeChat: a template message); False when this installation has none
+        to send; raises ``PushFailed`` when the channel refuses it."""
+        ...
+
+
 @dataclass
 class PushReport:
     claimed: int = 0
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    held: int = 0
+    notified: int = 0
 
 
 class PushWorker(BackgroundLoop):
@@ -93,7 +117,10 @@ class PushWorker(BackgroundLoop):
         report = PushReport(claimed=len(claimed))
         outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in claimed))
         if claimed:
-            await self._settle(list(zip((p for p, _ in claimed), outcomes, strict=True)), report)
+            held = await self._settle(
+                list(zip((p for p, _ in claimed), outcomes, strict=True)), report
+            )
+            await self._notify(held, report)
         if report.failed or report.dead:
             log.warning("push.failures failed=%d dead=%d", report.failed, report.dead)
         return report
@@ -134,13 +161,16 @@ class PushWorker(BackgroundLoop):
 
     async def _settle(
         self, outcomes: list[tuple[CitizenPush, PushFailed | None]], report: PushReport
-    ) -> None:
-        now = utcnow()
+    ) -> list[CitizenPush]:
+        """Store the outcomes; returns the rows newly held for citizens not yet told so."""
+        now, to_notify = utcnow(), []
         async with self.database.session() as session:
             for push, failure in outcomes:
                 values: dict[str, object] = {}
                 if failure is None:
                     values |= {"status": PushStatus.SENT, "sent_at": now, "last_error": None}
+                elif isinstance(failure, WaitForCitizen):
+                    values |= {"status": PushStatus.HELD, "last_error": str(failure)[:500]}
                 elif failure.final or push.attempts >= self.settings.max_attempts:
                     values |= {"status": PushStatus.DEAD, "last_error": str(failure)[:500]}
                 else:
@@ -150,10 +180,40 @@ class PushWorker(BackgroundLoop):
                     continue  # the lease ran out and another worker has the row
                 if failure is None:
                     report.sent += 1
+                elif values.get("status") == PushStatus.HELD:
+                    report.held += 1
+                    if not await self._others_held(session, push):
+                        to_notify.append(push)
                 elif values.get("status") == PushStatus.DEAD:
                     report.dead += 1
                 else:
                     report.failed += 1
+        return to_notify
+
+    @staticmethod
+    async def _others_held(session: AsyncSession, push: CitizenPush) -> bool:
+        """Whether the citizen already has a held message (and so was told already)."""
+        statement = (
+            select(CitizenPush.id)
+            .where(col(CitizenPush.status) == PushStatus.HELD)
+            .where(col(CitizenPush.channel) == push.channel)
+            .where(col(CitizenPush.address) == push.address)
+            .where(col(CitizenPush.id) != push.id)
+            .limit(1)
+        )
+        return (await session.execute(statement)).first() is not None
+
+    async def _notify(self, held: list[CitizenPush], report: PushReport) -> None:
+        """Tell each citizen once that messages wait for them; a failed notice is only logged
+        (the messages stay held and go out when the citizen writes)."""
+        for address, channel in dict.fromkeys((p.address, p.channel) for p in held):
+            pusher = self.pushers.get(channel)
+            if not isinstance(pusher, NoticePusher):
+                continue
+            try:
+                report.notified += await pusher.notify(address)
+            except Exception as e:
+                log.warning("push.notice_failed channel=%s error=%s", channel, e)
 
     # -- running in the background -----------------------------------------------------------
 

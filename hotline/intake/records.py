@@ -59,6 +59,8 @@ async def conversation_for(
 async def store_inbound(
     session: AsyncSession, conversation: Conversation, message: InboundMessage
 ) -> Message:
+    """Store what the citizen wrote; it reopens their channel for messages held back."""
+    await pushes.release_held(session, channel=message.channel, address=message.sender)
     return await conversations.add_message(
         session,
         conversation=conversation,

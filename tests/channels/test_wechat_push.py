@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from hotline.channels.push import PushWorker
-from hotline.channels.wechat.api import WeChatApi
+from hotline.channels.wechat.api import NoticeTemplate, WeChatApi
 from hotline.cli.main import cli
 from hotline.config import load_config
 from hotline.intake.messages import InboundMessage
@@ -50,8 +50,13 @@ async def services(
         yield built
 
 
-def worker(services: Services, base_url: str, **settings: Any) -> PushWorker:
-    api = WeChatApi(app_id=APP_ID, app_secret=SECRET, base_url=base_url)
+NOTICE = NoticeTemplate("tpl-notice", {"thing1": "您有一条12345热线的新消息"})
+
+
+def worker(
+    services: Services, base_url: str, notice: NoticeTemplate | None = None, **settings: Any
+) -> PushWorker:
+    api = WeChatApi(app_id=APP_ID, app_secret=SECRET, base_url=base_url, notice=notice)
     return PushWorker(services.database, {"wechat": api}, WorkerSettings(**settings), name="w1")
 
 
@@ -108,27 +113,100 @@ async def test_an_expired_token_is_fetched_again_and_the_push_goes_through(
     await runner.stop()
 
 
-async def test_a_closed_reply_window_is_final_and_an_outage_is_retried(
+async def test_an_unfollowed_citizen_is_final_and_an_outage_is_retried(
     services: Services, fake: tuple[FakeWeChatApi, str]
 ) -> None:
     api, url = fake
     conversation = await conversation_of(services, "o-3")
     runner = worker(services, url, backoff_base_seconds=30.0)
     await services.pipeline.send_agent_reply(conversation_id=conversation, text="a", agent="x")
-    api.script = [45015]  # more than 48 hours since the citizen last wrote
+    api.script = [43004]  # the citizen unfollowed the account
     assert (await runner.run_once()).dead == 1
     await services.pipeline.send_agent_reply(conversation_id=conversation, text="b", agent="x")
     api.script = ["http:502"]
     assert (await runner.run_once()).failed == 1
     dead, retried = await pushes(services)
     assert dead.status == PushStatus.DEAD
-    assert "45015" in (dead.last_error or "")
+    assert "43004" in (dead.last_error or "")
     assert retried.status == PushStatus.PENDING
     assert retried.attempts == 1
     assert retried.next_attempt_at > utcnow() + timedelta(seconds=20)
     assert "502" in (retried.last_error or "")
     assert (await runner.run_once()).claimed == 0  # not due yet
     await runner.stop()
+
+
+async def test_after_the_reply_window_messages_wait_for_the_citizen_who_is_told_once(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    conversation = await conversation_of(services, "o-7")
+    runner = worker(services, url, notice=NOTICE)
+    for text in ("您的诉求已办结。", "请对办理结果评价：回复1满意，2基本满意，3不满意。"):
+        await services.pipeline.send_agent_reply(conversation_id=conversation, text=text, agent="x")
+    api.script = [45015, 45015]  # more than 48 hours since the citizen last wrote
+    report = await runner.run_once()
+    assert (report.held, report.notified, report.dead) == (2, 1, 0)
+    assert [row.status for row in await pushes(services)] == [PushStatus.HELD] * 2
+    assert api.templates == [
+        {
+            "touser": "o-7",
+            "template_id": "tpl-notice",
+            "data": {"thing1": {"value": "您有一条12345热线的新消息"}},
+        }
+    ]
+    assert (await runner.run_once()).claimed == 0  # held rows are not retried on their own
+    # The citizen writes again: the window is open, the held messages go out in order.
+    later = InboundMessage(channel="wechat", sender="o-7", external_id="o-7-2", text="好的")
+    await services.pipeline.submit(later)
+    assert (await runner.run_once()).sent == 2
+    assert [m["text"]["content"] for m in api.sent] == [
+        "您的诉求已办结。",
+        "请对办理结果评价：回复1满意，2基本满意，3不满意。",
+    ]
+    assert [row.status for row in await pushes(services)] == [PushStatus.SENT] * 2
+    assert len(api.templates) == 1
+    await runner.stop()
+
+
+async def test_without_a_template_or_when_the_notice_fails_messages_still_wait(
+    services: Services, fake: tuple[FakeWeChatApi, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    api, url = fake
+    silent = await conversation_of(services, "o-8")
+    told = await conversation_of(services, "o-9")
+    await services.pipeline.send_agent_reply(conversation_id=silent, text="a", agent="x")
+    api.script = [45015]
+    plain, noticing = worker(services, url), worker(services, url, notice=NOTICE)
+    report = await plain.run_once()
+    assert (report.held, report.notified) == (1, 0)
+    await services.pipeline.send_agent_reply(conversation_id=told, text="b", agent="x")
+    api.script, api.template_script = [45047], [43004]  # quota used up; then unfollowed
+    report = await noticing.run_once()
+    assert (report.held, report.notified) == (1, 0)
+    await plain.stop()
+    await noticing.stop()
+    assert "push.notice_failed" in caplog.text
+    assert [row.status for row in await pushes(services)] == [PushStatus.HELD] * 2
+    assert api.templates == []
+
+
+async def test_a_citizen_writing_releases_only_their_own_held_messages(
+    services: Services, fake: tuple[FakeWeChatApi, str]
+) -> None:
+    api, url = fake
+    first, second = await conversation_of(services, "o-10"), await conversation_of(services, "o-11")
+    for conversation in (first, second):
+        await services.pipeline.send_agent_reply(conversation_id=conversation, text="x", agent="a")
+    api.script = [45015, 45015]
+    runner = worker(services, url)
+    assert (await runner.run_once()).held == 2
+    await runner.stop()
+    await services.pipeline.submit(
+        InboundMessage(channel="wechat", sender="o-11", external_id="o-11-2", text="在吗")
+    )
+    statuses = {row.address: row.status for row in await pushes(services)}
+    assert statuses == {"o-10": PushStatus.HELD, "o-11": PushStatus.PENDING}
 
 
 async def test_after_max_attempts_a_push_is_dead_lettered(

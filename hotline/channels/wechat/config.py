@@ -31,6 +31,17 @@ class WeChatConfig(BaseModel):
     max_clock_skew_seconds: int = Field(300, ge=30, le=3600)
     #: WeChat pushes are small; larger bodies are refused with 413
     max_body_bytes: int = Field(65_536, ge=4096, le=1_048_576)
+    #: a template message (模板消息) that tells a follower a message waits for them, when the
+    #: 48-hour window for customer-service messages has closed (resolutions and satisfaction
+    #: callbacks usually come later); empty: such messages wait silently for the citizen
+    notice_template_id: str = ""
+    #: the template's fields and their values (WeChat limits a "thing" field to 20 characters)
+    notice_template_data: dict[str, str] = Field(
+        default_factory=lambda: {
+            "thing1": "您有一条12345热线的新消息",
+            "thing2": "请在公众号内回复任意内容查看",
+        }
+    )
     #: what a new follower (subscribe event) is told
     welcome: str = (
         "您好，这里是12345政务服务便民热线。请直接发送文字或语音描述您的诉求，"
@@ -50,6 +61,10 @@ class WeChatConfig(BaseModel):
             raise ValueError(
                 "channels.wechat.app_secret: the WeChat channel needs the account's app_id and "
                 "app_secret to push agents' replies and resolutions; set both from the environment"
+            )
+        if self.notice_template_id and not self.notice_template_data:
+            raise ValueError(
+                "channels.wechat.notice_template_data: a notice template needs its field values"
             )
         if self.encoding_aes_key:
             try:

@@ -20,7 +20,10 @@ from hotline.storage.types import UTCDateTime, utcnow
 class PushStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"  # the channel's API accepted it
-    DEAD = "dead"  # refused for good (the citizen unfollowed, the reply window closed) or gave up
+    DEAD = "dead"  # refused for good (the citizen unfollowed) or gave up
+    #: the channel delivers only after the citizen writes again (WeChat's 48-hour reply window
+    #: closed); the citizen's next message makes the row due again
+    HELD = "held"
 
 
 class CitizenPush(SQLModel, table=True):
