@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import case
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
@@ -51,15 +52,26 @@ class Taken:
     changed: bool
 
 
+#: channels whose citizen holds a line while waiting (a caller), served before written ones
+HOLDING_CHANNELS = ("phone",)
+
+
 async def live(
     session: AsyncSession, *, agent_id: int | None, limit: int = 100
 ) -> list[Conversation]:
-    """Conversations waiting for an agent (longest wait first), then those ``agent_id`` holds."""
+    """Conversations waiting for an agent, then those ``agent_id`` holds.
+
+    The queue is served in priority order: a conversation with an emergency first (it was
+    referred, but a person must follow it up), then callers holding the line, then written
+    conversations; within each, the longest wait first.
+    """
     mine = (Conversation.state == WITH_AGENT) & (Conversation.agent_id == agent_id)
+    emergency = case((col(Conversation.emergency).is_(None), 1), else_=0)
+    holding = case((col(Conversation.channel).in_(HOLDING_CHANNELS), 0), else_=1)
     statement = (
         select(Conversation)
         .where(or_(Conversation.state == WAITING, mine))
-        .order_by(col(Conversation.state).desc(), col(Conversation.handoff_at))
+        .order_by(col(Conversation.state).desc(), emergency, holding, col(Conversation.handoff_at))
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())

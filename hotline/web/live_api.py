@@ -1,6 +1,7 @@
 """The agents' live desk: conversations handed to a person (转人工).
 
-* ``GET /live``: who waits (longest first) and what this agent holds;
+* ``GET /live``: who waits (emergencies, then callers, then the longest wait first) and what
+  this agent holds;
 * ``GET /live/{id}``: the conversation with the model's suggestions and the knowledge base's
   candidates for what the citizen said so far ("classified before they finish listening");
 * ``POST /live/{id}/take`` (接入; a waiting caller is bridged to the agent's softphone),

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from hotline.intake import handoff
+from hotline.intake.messages import InboundMessage
 from hotline.services import Services
 from hotline.storage.models import Role
 from tests.web.conftest import add_user, login
@@ -149,3 +150,19 @@ async def test_a_request_that_mentions_a_person_is_still_a_request(
 ) -> None:
     result = await say(client, app_headers, "人工湖边的路灯坏了好几天了", 1)
     assert handoff.HANDOFF not in texts(result)
+
+
+async def test_the_queue_serves_emergencies_then_callers_then_the_longest_written_wait(
+    client: Client, staff: dict[str, Headers], app_headers: Headers, services: Services
+) -> None:
+    written = await waiting_conversation(client, app_headers)
+    call = InboundMessage(
+        channel="phone", sender="+8613800138000", external_id="CA-queue:1", text="转人工"
+    )
+    caller = (await services.pipeline.submit(call)).conversation_id
+    fire = await say(client, app_headers, "楼下着火了，浓烟很大", 1, sender="u3")
+    assert any(r.get("action") == "transfer:119" for r in fire["replies"])
+    urgent = (await say(client, app_headers, "转人工", 2, sender="u3"))["conversation_id"]
+    desk = await get(client, LIVE, staff["agent"])
+    assert [item["conversation_id"] for item in desk["items"]] == [urgent, caller, written]
+    assert [item["emergency"] for item in desk["items"]] == ["119", None, None]
