@@ -44,7 +44,10 @@ HERE = Path(__file__).resolve().parent
 SIGNALS = ("rules", "model", "model_gated", "intake")
 #: the intake's decision on a set the rules and the model had never seen, before the rules were
 #: extended with its misses: positives, detected, right service, negatives, false positives
-FIRST_RUNS = {"emergency_holdout6": (40, 35, 31, 20, 1)}  # 2026-12-04
+FIRST_RUNS = {
+    "emergency_holdout6": (40, 35, 31, 20, 1),  # 2026-12-04
+    "emergency_holdout7": (72, 61, 47, 37, 4),  # 2026-12-06
+}
 
 
 class Decider:

@@ -7,14 +7,16 @@ when its own context says it is not happening now.
 
 Never overridden:
 
-* negation just before it (没着火, 没有人受伤), hazard talk right after it (火灾隐患, 着火风险),
-  nuisance smoke (油烟, 烟囱, 烧烤, 烧垃圾 … 冒烟).
+* negation just before it (没着火, 没有人受伤), hazard talk right after it (火灾隐患, 着火风险,
+  溺水安全教育), a prevention campaign (防溺水), nuisance smoke (油烟, 烟囱, 烧烤, 烧垃圾 … 冒烟).
 
 Overridden by a cry for help within 30 characters (救命, 快来, 赶紧, 正在, 还在…):
 
 * a hypothetical (如果, 万一, 会不会, 容易引起, 一旦, 差点) or fear right before it (担心被困);
+* hearsay and the news (听说, 新闻里说), or an animal as the victim (我家的狗被车撞了);
 * the past (去年, 以前, 上次, 昨天, a written date, or 过 right after the verb: 被打过);
-* a habit (经常, 天天, 多次, 几起); already resolved (已经扑灭, 已经送医院了);
+* a habit (经常, 天天, 多次, 几起), also inside the phrase itself; already resolved (已经扑灭,
+  已经送医院了);
 * an enquiry in the same clause (咨询, 收费, 报销, 理赔, 在哪里, 谁负责…), or a safety-knowledge
   question when the trigger is not followed by 了 (溺水的自救方法, 火灾逃生口诀; a bare 怎么办
   does not count: 厨房着火怎么办 from a caller is a fire);
@@ -26,7 +28,9 @@ A written petition (留言: over 60 characters with 建议 / 希望 / 投诉 / �
 calls for help, so all its triggers are held to the weak rules and only an explicit cry (救命,
 快来, 来人…) overrides. When several lines fire, the order is 119, 110, 122, 120, except that
 someone trapped (or pinned) in a crash goes to 122, someone locked up by a person goes to 110,
-and self-harm already done (喝了农药, 吃了一瓶安眠药) goes to 120 rather than 110 for the intent.
+self-harm already done (喝了农药, 吃了一瓶安眠药) goes to 120 rather than 110 for the intent,
+and a vehicle that 冲进 somewhere is an accident (122), not an intruder (110). A cry for help
+that is the only trigger yields to an everyday hyperbole (救命 这个卡怎么都激活不了 急死了).
 Measured recall and false-positive rates: ``bench/nlu_emergency_eval.py``.
 """
 
@@ -47,9 +51,14 @@ _FALLBACK_MAX_CHARS = 50
 _EVENT_MARK = re.compile(r"了|在|着|突然|刚才|刚刚|好多|全是|好像|一直")
 # Smoke that is a nuisance (restaurant fumes, a chimney, a barbecue) is a complaint, not a fire.
 _SMOKE_NUISANCE = re.compile(r"油烟|烟囱|污染|烧烤|排放|抽烟|吸烟|烧纸|秸秆|扰民|垃圾|呛人")
-_RESCUE = re.compile(r"被困|困在|困住|卡在.*|关起来|(?:压|埋)在.*|被(?:压|埋)住")
+_RESCUE = re.compile(
+    r"被困|困在|困住|卡在.*|(?:头|手|脚|腿)卡(?:在|住)|关起来|(?:压|埋)在.*|被(?:压|埋)住"
+)
 #: intent alone (110) yields to harm already done (吃了药, 喝了农药: 120)
 _SELF_HARM_INTENT = re.compile(r"不想活了|自杀|(?<!减)轻生|跳楼|跳河")
+#: a cry for help with nothing else said, and the hyperbole that makes it figurative
+_BARE_CRY = re.compile(r"救命|救救我")
+_HYPERBOLE = re.compile(r"[急烦气愁吵热累笑饿困]死(?:我|人)?了?|要疯了|快疯了|崩溃")
 _ORDER = (Emergency.FIRE, Emergency.POLICE, Emergency.TRAFFIC, Emergency.AMBULANCE)
 
 _CLAUSE_END = re.compile(r"[，,。.！!？?；;]")
@@ -61,7 +70,9 @@ _HYPOTHETICAL = re.compile(
 )
 _FEAR = re.compile(r"担心|害怕|生怕|怕")
 _FEAR_ADJACENT = re.compile(r"(?:担心|害怕|生怕|怕)(?:会|被|要)?$")
-_HAZARD_AFTER = re.compile(r"隐患|风险|演练|演习|预案|知识|宣传|培训|问题")
+_HAZARD_AFTER = re.compile(r"隐患|风险|演练|演习|预案|知识|宣传|培训|问题|教育|讲座")
+# Prevention campaigns name the danger right after 防 (防溺水, 防火): 消防 is the service.
+_PREVENTION = re.compile(r"(?<!消)防$")
 _PAST = re.compile(
     r"去年|前年|以前|之前|上次|上回|曾经|当年|那次|上个月|前几天|前段时间|年前|月前|小时候|当时|过去|"
     r"昨天|前天|昨晚|上周|上星期|\d{2,4}年|\d{1,2}月\d{1,2}[日号]|事后|后来"
@@ -74,16 +85,17 @@ _RESOLVED = re.compile(
 )
 _ENQUIRY = re.compile(
     r"咨询|查询|怎么查|认定|收费|费用|多少钱|标准|报销|理赔|保险|流程|手续|规定|政策|赔偿|鉴定|证明|"
-    r"怎么申请|电话是|号码是|是多少|是真的吗|真的假的|医保|能报|补贴|康复|在哪里|去哪里|哪里可以|"
-    r"哪里能|在哪|重建|维修|修复|赔|多久|一般|谁负责|谁来管|谁管"
+    r"怎么申请|电话是|号码是|是多少|是真的吗|真的假的|医保|能报|补贴|康复|在哪里|去哪|哪里可以|申请|"
+    r"哪里能|在哪|重建|维修|修复|赔|多久|一般|谁负责|谁来管|谁管|"
+    r"(?:能不能|可不可以|能否|可以)(?:退|报|补|免|减)"
 )
 _QUESTION = re.compile(r"能不能|可不可以|能否|是否|吗|呢|如何|怎么|怎样|哪些|什么")
 # Safety-knowledge questions (溺水的自救方法, 火灾如何应对) when the trigger is not followed by
 # 了. A bare 怎么办 is not among them: 厨房着火怎么办 from a caller is a fire.
-_KNOWLEDGE = re.compile(r"应对|逃生|自救|方法|措施|指南|常识|要点|口诀|是否|误区")
+_KNOWLEDGE = re.compile(r"应对|逃生|自救|方法|措施|指南|常识|要点|口诀|是否|误区|特点|成因")
 _HAPPENED = re.compile(r"^(?:了|啦|嘞|喽)")
 _HABIT = re.compile(
-    r"经常|总是|总有|老是|天天|每天|常常|屡次|整天|一直有|多次|"
+    r"经常|总是|总有|老是|老有|天天|每天|常常|屡次|整天|一直有|多次|"
     r"[一两二三四五几数多\d]起|[两三四五几数多\d]次"
 )
 _PETITION = re.compile(
@@ -121,11 +133,14 @@ def _not_happening(text: str, match: re.Match[str]) -> bool:
     """Context that no cry for help can override: negation, hazard talk, nuisance smoke."""
     _, before, after = _context(text, match)
     nuisance = "烟" in match.group(0) and bool(_SMOKE_NUISANCE.search(text))
-    return bool(_NEGATION.search(before) or _HAZARD_AFTER.search(after) or nuisance)
+    prevention = _PREVENTION.search(before)
+    return bool(_NEGATION.search(before) or prevention or _HAZARD_AFTER.search(after) or nuisance)
 
 
-# Hearsay and animals: 听说有人着火了, 我家的狗被车撞了.
-_HEARSAY_OR_ANIMAL = re.compile(r"听说|据说|群里说|网上说|的(?:狗|猫|宠物)|(?:狗|猫|宠物)被")
+# Hearsay, the news and animals: 听说有人着火了, 新闻里说化工厂爆炸了, 我家的狗被车撞了.
+_HEARSAY_OR_ANIMAL = re.compile(
+    r"听说|据说|群里说|网上说|新闻|报道|电视上|视频里|朋友圈|的(?:狗|猫|宠物)|(?:狗|猫|宠物)被"
+)
 _BEFORE_NOT_NOW = (_HYPOTHETICAL, _PAST, _HABIT, _FEAR_ADJACENT, _WOULD, _HEARSAY_OR_ANIMAL)
 _AFTER_NOT_NOW = (_PAST_AFTER, _EVENT_NOUN_AFTER)
 # A bare noun (火灾, 车祸, 报警…) fires only in a message that reads as a live event.
@@ -143,6 +158,8 @@ def _not_now(text: str, match: re.Match[str], strong: bool) -> bool:
         p.search(after) for p in _AFTER_NOT_NOW
     ):
         return True
+    if _HABIT.search(match.group(0)):
+        return True  # a phrase with a gap can hold the habit itself: 山上老有石头滚下来
     if strong:
         # "被同学打了 学校不管": an event told to complain about someone is not under way.
         return bool(_PETITION.search(clause))
@@ -195,6 +212,18 @@ def detect_emergency(text: str) -> EmergencyHit | None:
         for hit in _fallback_hits(text):
             found.setdefault(hit.service, hit)
     police = found.get(Emergency.POLICE)
+    if police is not None and len(found) == 1 and _BARE_CRY.fullmatch(police.reason):
+        # 救命啊 这个社保卡怎么都激活不了 急死我了: a cry alone, next to an everyday hyperbole.
+        return None if _HYPERBOLE.search(text) else police
+    return _leading(found)
+
+
+def _leading(found: dict[Emergency, EmergencyHit]) -> EmergencyHit | None:
+    """The line that leads when several fire (119, 110, 122, 120 unless the event says else)."""
+    police = found.get(Emergency.POLICE)
+    if police is not None and police.reason == "冲进" and Emergency.TRAFFIC in found:
+        del found[Emergency.POLICE]  # a lorry that ploughs into a shop: an accident, no intruder
+        police = None
     harmed = Emergency.AMBULANCE in found and Emergency.FIRE not in found
     if harmed and police is not None and _SELF_HARM_INTENT.fullmatch(police.reason):
         return found[Emergency.AMBULANCE]
