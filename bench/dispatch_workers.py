@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+from scratch import admin  # bench/scratch.py
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
@@ -73,18 +74,6 @@ class Receiver:
         self.first_at = self.first_at or now
         self.last_at = now
         return web.Response(status=204)
-
-
-async def admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def seed(database: Database, tickets: int, hook: str) -> None:
