@@ -178,7 +178,7 @@ def test_hotline_worker_polls_the_mailbox_and_sends_the_acknowledgement(
                                                   "      security: plain",
         "      inbox: INBOX": f"      inbox: {folders.inbox}",
         '      host: ""\n      port: 587': f"      host: 127.0.0.1\n      port: {unused_tcp_port}",
-        "      starttls: true": "      starttls: false",
+        "      security: starttls ": "      security: plain ",
     }  # fmt: skip
     for old, new in changes.items():
         assert shipped.count(old) == 1, old

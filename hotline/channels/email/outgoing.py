@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from hotline.channels.email import threads
 from hotline.channels.email.parse import ParsedMail
 from hotline.channels.push import PushFailed
-from hotline.routing.delivery import SmtpSettings, send_mail
+from hotline.routing.delivery import CertificateUntrusted, SmtpSettings, send_mail
 from hotline.storage.db import Database
 from hotline.storage.models import Conversation, Direction, Message, Ticket
 from hotline.storage.repos import conversations
@@ -92,6 +92,8 @@ class Postman:
             raise PushFailed(f"SMTP refused the recipient: {e}", final=_permanent(e)) from e
         except aiosmtplib.SMTPResponseException as e:
             raise PushFailed(f"SMTP {e.code}: {e.message}") from e
+        except CertificateUntrusted as e:  # logged by send_mail; retried once the CA is set
+            raise PushFailed(str(e)) from e
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             raise PushFailed(f"SMTP {s.host}:{s.port} unreachable: {e!r}") from e
 
