@@ -7,8 +7,9 @@ client shows a repeat as one mail). Nothing more needs storing: a reply's ``In-R
 ``References`` leads back to the conversation, hence to its ticket. Subjects carry the ticket
 number as ``[工单 <number>]`` for replies whose client drops those headers.
 
-A reply counts only when it comes from the address the ticket's conversation is with;
-anything else is a new mail (a stranger quoting a ticket number reads nobody's ticket).
+A reply counts only when it comes from the address the ticket's conversation is with (its
+From, or its Reply-To: the address we answer); anything else is a new mail (a stranger quoting
+a ticket number reads nobody's ticket: what we write goes to the conversation's address).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Thread:
 async def find_thread(session: AsyncSession, mail: ParsedMail) -> Thread | None:
     """The sender's own ticket this mail answers, by its headers, else by its subject's tag."""
     for conversation_id in await _referenced_conversations(session, mail.references):
-        thread = await _thread_of(session, conversation_id, mail.sender)
+        thread = await _thread_of(session, conversation_id, mail.addresses)
         if thread is not None:
             return thread
     number = tagged_number(mail.subject)
@@ -88,7 +89,7 @@ async def find_thread(session: AsyncSession, mail: ParsedMail) -> Thread | None:
         return None
     if ticket.conversation_id is None:
         return None
-    return await _thread_of(session, ticket.conversation_id, mail.sender)
+    return await _thread_of(session, ticket.conversation_id, mail.addresses)
 
 
 async def _referenced_conversations(
@@ -106,9 +107,15 @@ async def _referenced_conversations(
     return list(dict.fromkeys(found))
 
 
-async def _thread_of(session: AsyncSession, conversation_id: str, sender: str) -> Thread | None:
+async def _thread_of(
+    session: AsyncSession, conversation_id: str, addresses: frozenset[str]
+) -> Thread | None:
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or conversation.channel != CHANNEL or conversation.address != sender:
+    if (
+        conversation is None
+        or conversation.channel != CHANNEL
+        or conversation.address not in addresses
+    ):
         return None
     ticket = await ticket_of(session, conversation_id)
     return None if ticket is None else Thread(ticket, conversation)
