@@ -148,9 +148,11 @@ class EmailPusher:
         conversation = await conversations.get(session, conversation_id=message.conversation_id)
         ticket = await self._ticket(session, message, conversation)
         theirs = await _citizen_ids(session, conversation)
+        # a thread we open (a callback to a citizen who wrote elsewhere) is no "Re:"
+        subject = threads.reply_subject if theirs else threads.opening_subject
         return Outgoing(
             to=address,
-            subject=threads.reply_subject(ticket.title if ticket else "", _number(ticket)),
+            subject=subject(ticket.title if ticket else "", _number(ticket)),
             text=text,
             message_id=threads.message_id(
                 conversation_id=conversation.id, message_id=message_id, domain=self._postman.domain
