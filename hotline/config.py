@@ -16,12 +16,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hotline.channels.email.config import EmailConfig
+from hotline.channels.email.config import EmailConfig, no_starttls_key
 from hotline.channels.open311.config import Open311Config
 from hotline.channels.telegram.config import TelegramConfig
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.channels.wechat.config import WeChatConfig
 from hotline.errors import ConfigError
+from hotline.tls import Security, check_transport
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -134,8 +135,16 @@ class SmtpConfig(_Section):
     sender: str = "12345@hotline.invalid"
     username: str = ""
     password: str = ""
-    starttls: bool = False
+    #: ``plain`` (a relay on this host), ``starttls`` (upgrade, 587/25) or ``tls`` (465)
+    security: Security = "plain"
+    #: CA certificates (PEM) to trust for the server; empty: the system's
+    ca_file: str = ""
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return no_starttls_key(data)
 
 
 class DispatchConfig(_Section):
@@ -155,6 +164,12 @@ class DispatchConfig(_Section):
     sweep_seconds: float = Field(30.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     smtp: SmtpConfig = SmtpConfig()
+
+    @model_validator(mode="after")
+    def _smtp_transport(self) -> DispatchConfig:
+        smtp = self.smtp
+        check_transport("dispatch.smtp", smtp.security, smtp.port, smtp.ca_file)
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DispatchConfig:

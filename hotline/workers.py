@@ -51,7 +51,7 @@ def build_worker(config: Config, database: Database) -> Worker:
     """Outbox delivery (webhook, e-mail) and the deadline sweep, as configured."""
     d = config.dispatch
     settings = worker_settings(config)
-    smtp = _smtp_settings(d.smtp, sender=d.smtp.sender)
+    smtp = _smtp_settings(d.smtp, sender=d.smtp.sender, key="dispatch.smtp")
     senders: dict[DeliveryMethod, Sender] = {
         DeliveryMethod.WEBHOOK: WebhookSender(timeout_seconds=d.webhook_timeout_seconds),
         DeliveryMethod.EMAIL: EmailSender(smtp),
@@ -140,19 +140,24 @@ def _postman(config: Config) -> Postman:
     from hotline.channels.email.outgoing import Postman
 
     email = config.channels.email
-    server = email.smtp if email.smtp.host else config.dispatch.smtp
-    return Postman(_smtp_settings(server, sender=email.address), display_name=email.display_name)
+    own = bool(email.smtp.host)
+    server = email.smtp if own else config.dispatch.smtp
+    key = "channels.email.smtp" if own else "dispatch.smtp"
+    settings = _smtp_settings(server, sender=email.address, key=key)
+    return Postman(settings, display_name=email.display_name)
 
 
-def _smtp_settings(server: SmtpConfig | EmailSmtpConfig, *, sender: str) -> SmtpSettings:
+def _smtp_settings(server: SmtpConfig | EmailSmtpConfig, *, sender: str, key: str) -> SmtpSettings:
     return SmtpSettings(
         host=server.host,
         port=server.port,
         sender=sender,
         username=server.username,
         password=server.password,
-        starttls=server.starttls,
+        security=server.security,
+        ca_file=server.ca_file,
         timeout_seconds=server.timeout_seconds,
+        config_key=key,
     )
 
 

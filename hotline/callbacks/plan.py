@@ -4,7 +4,9 @@ Each citizen who reported the matter (the ticket's own citizen and every citizen
 was merged into it) gets one callback row for this resolution. Its routes are the ways this
 installation can reach that citizen, in the order a hotline would try them: a caller is called
 back (keypad rating) before being sent an SMS; a citizen who wrote on a channel that reaches
-them (WeChat, Telegram, the app, SMS, e-mail) is asked there first.
+them (WeChat, Telegram, the app, SMS, e-mail) is asked there first. Last comes an e-mail
+address the citizen gave on another channel (an Open311 form's ``email``), when the e-mail
+channel runs: the question opens a mail thread whose answer the mailbox intake reads.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
 CALL, MESSAGE = "call", "message"
+MAIL_CHANNEL = "email"
 #: conversations on these channels are calls: a callback there is a call or an SMS
 VOICE_CHANNELS = frozenset({"phone"})
 NO_ROUTE = "无法自动回访：没有可用的联系方式（无电话，原渠道也无法主动发送消息），请人工回访"
@@ -69,6 +72,7 @@ async def routes_for(
             "conversation_id": conversation.id,
         }
     call = {"method": CALL, "channel": "phone", "address": dialable} if dialable else None
+    mail = await _mail(session, ticket, reach)
     sms = {"method": MESSAGE, "channel": "sms", "address": dialable} if dialable else None
     calls_first = conversation is not None and conversation.channel in VOICE_CHANNELS
     mobile = dialable is not None and dialable.startswith(settings.country_code + "1")
@@ -77,12 +81,23 @@ async def routes_for(
         None if calls_first else chat,
         call if reach.calls and not calls_first else None,
         sms if reach.sms and mobile else None,
+        mail,
     ]
     routes: list[dict[str, Any]] = []
     for route in candidates:
         if route is not None and not any(_same(route, r) for r in routes):
             routes.append(route)
     return routes
+
+
+async def _mail(session: AsyncSession, ticket: Ticket, reach: Reach) -> dict[str, Any] | None:
+    """The citizen's e-mail address as a route, when the e-mail channel sends and reads mail."""
+    if MAIL_CHANNEL not in reach.message_channels:
+        return None
+    address = await citizens.contact_of(
+        session, citizen_id=ticket.citizen_id, kind=ContactKind.EMAIL
+    )
+    return {"method": MESSAGE, "channel": MAIL_CHANNEL, "address": address} if address else None
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -132,7 +147,9 @@ def describe(routes: list[dict[str, Any]]) -> str:
     return " → ".join(_describe(route) for route in routes)
 
 
-_CHANNEL_NAMES = {"sms": "短信", "wechat": "微信", "telegram": "Telegram", "app": "App"}
+_CHANNEL_NAMES = {
+    "sms": "短信", "wechat": "微信", "telegram": "Telegram", "app": "App", "email": "邮件",
+}  # fmt: skip
 
 
 def _describe(route: dict[str, Any]) -> str:

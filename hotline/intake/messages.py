@@ -47,6 +47,8 @@ class InboundMessage:
     received_at: datetime = field(default_factory=utcnow)
     #: a phone number the channel itself knows (caller id, SMS sender, a form field)
     contact_phone: str | None = None
+    #: an e-mail address given in a form (Open311's ``email``), in lower case
+    contact_email: str | None = None
     contact_name: str | None = None
     location: Location | None = None
     attachments: tuple[Attachment, ...] = ()

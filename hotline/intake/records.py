@@ -24,18 +24,18 @@ CHANNEL_CONTACT_KINDS = {
 
 
 async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
-    """The citizen behind the channel address; a phone the channel knows is attached."""
+    """The citizen behind the channel address; a phone or e-mail address the channel knows is
+    attached (unless another citizen has it: see :func:`citizens.add_contact`)."""
     kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
     citizen = await citizens.identify(
         session, kind=kind, value=message.sender, name=message.contact_name
     )
-    if message.contact_phone and kind != ContactKind.PHONE:
-        await citizens.add_contact(
-            session,
-            citizen_id=citizen_id(citizen),
-            kind=ContactKind.PHONE,
-            value=message.contact_phone,
-        )
+    known = ((ContactKind.PHONE, message.contact_phone), (ContactKind.EMAIL, message.contact_email))
+    for contact_kind, value in known:
+        if value and kind != contact_kind:
+            await citizens.add_contact(
+                session, citizen_id=citizen_id(citizen), kind=contact_kind, value=value
+            )
     return citizen
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -26,6 +27,9 @@ import aiohttp
 import aiosmtplib
 
 from hotline.storage.models import Dispatch, Unit
+from hotline.tls import Security, client_context, untrusted
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hotline-Signature"
 DELIVERY_HEADER = "X-Hotline-Delivery"
@@ -114,6 +118,11 @@ class WebhookSender:
             await self._session.close()
 
 
+class CertificateUntrusted(ConnectionError):
+    """The SMTP server's TLS certificate did not verify: the setting must change, not the
+    weather, so it is logged as an error; the mail stays owed and is retried."""
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = "127.0.0.1"
@@ -121,8 +130,11 @@ class SmtpSettings:
     sender: str = "12345@hotline.invalid"
     username: str = ""
     password: str = ""
-    starttls: bool = False
+    security: Security = "plain"
+    ca_file: str = ""
     timeout_seconds: float = 10.0
+    #: where these settings come from, named in errors (``dispatch.smtp``)
+    config_key: str = "smtp"
 
 
 def email_of(dispatch: Dispatch, unit: Unit, sender: str) -> EmailMessage:
@@ -162,18 +174,34 @@ def email_of(dispatch: Dispatch, unit: Unit, sender: str) -> EmailMessage:
 
 async def send_mail(settings: SmtpSettings, message: EmailMessage, *, to: str) -> None:
     """One message through the configured SMTP server (one connection per message), from
-    ``settings.sender``; raises aiosmtplib's errors, ``OSError`` or ``TimeoutError``."""
-    await aiosmtplib.send(
-        message,
-        sender=settings.sender,
-        recipients=[to],
-        hostname=settings.host,
-        port=settings.port,
-        username=settings.username or None,
-        password=settings.password or None,
-        start_tls=settings.starttls,
-        timeout=settings.timeout_seconds,
-    )
+    ``settings.sender``; raises aiosmtplib's errors, ``OSError`` or ``TimeoutError``
+    (:class:`CertificateUntrusted` when the server's certificate did not verify)."""
+    s = settings
+    try:
+        await aiosmtplib.send(
+            message,
+            sender=s.sender,
+            recipients=[to],
+            hostname=s.host,
+            port=s.port,
+            username=s.username or None,
+            password=s.password or None,
+            use_tls=s.security == "tls",
+            # False, not None: None would upgrade only if the server offers it
+            start_tls=s.security == "starttls",
+            tls_context=None if s.security == "plain" else client_context(s.ca_file),
+            timeout=s.timeout_seconds,
+        )
+    except (aiosmtplib.SMTPException, OSError) as e:
+        reason = untrusted(e)
+        if reason is None:
+            raise
+        text = (
+            f"the TLS certificate of SMTP server {s.host}:{s.port} is not trusted ({reason}); "
+            f"give the CA that signed it as {s.config_key}.ca_file"
+        )
+        log.error("smtp.certificate_untrusted %s", text)
+        raise CertificateUntrusted(text) from e
 
 
 class EmailSender:

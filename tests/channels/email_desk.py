@@ -20,8 +20,15 @@ from tests.channels.mail_servers import OUR_ADDRESS, PASSWORD, USER, Folders, Sm
 
 
 def email_section(
-    imap_port: int, smtp_port: int, folders: dict[str, str], **overrides: Any
+    imap_port: int,
+    smtp_port: int,
+    folders: dict[str, str],
+    *,
+    imap_options: dict[str, Any] | None = None,
+    smtp_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
+    """The ``channels.email`` section for the test servers; ``*_options`` change single keys."""
     return {
         "enabled": True,
         "address": OUR_ADDRESS,
@@ -32,9 +39,11 @@ def email_section(
             "username": USER,
             "password": PASSWORD,
             "timeout_seconds": 10,
+            **(imap_options or {}),
         },
         "folders": folders,
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "plain"}
+        | (smtp_options or {}),
         "poll_seconds": 0.1,
         "backoff_base_seconds": 0.05,
         "backoff_max_seconds": 0.2,

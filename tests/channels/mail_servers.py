@@ -146,9 +146,22 @@ class SmtpInbox:
 
 
 @contextmanager
-def smtp_server(port: int) -> Iterator[SmtpInbox]:
+def smtp_server(
+    port: int, *, tls: tuple[Path, Path] | None = None, starttls: bool = False
+) -> Iterator[SmtpInbox]:
+    """aiosmtpd on ``port``; with ``tls`` (certificate, key) it speaks TLS from the first byte
+    (SMTPS), or with ``starttls`` offers the upgrade and refuses mail before it."""
     inbox = SmtpInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+    if starttls:
+        controller = Controller(
+            inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+        )
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
     controller.start()
     try:
         yield inbox
@@ -156,7 +169,7 @@ def smtp_server(port: int) -> Iterator[SmtpInbox]:
         controller.stop()
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
+def self_signed(directory: Path, stem: str = "imap") -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 that only a client given it as its CA trusts."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -175,7 +188,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
-    cert_file, key_file = directory / "imap.crt", directory / "imap.key"
+    cert_file, key_file = directory / f"{stem}.crt", directory / f"{stem}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(

@@ -162,6 +162,42 @@ async def test_a_reply_to_our_mail_joins_the_ticket(desk: MailDesk) -> None:
     assert len([m for m in await messages(desk) if m.direction == "in"]) == 2
 
 
+async def test_a_mail_is_answered_at_its_reply_to_and_the_replies_join_its_ticket(
+    desk: MailDesk,
+) -> None:
+    work = "张三 <zhangsan@corp.example.cn>"
+    home = "zhangsan.home@example.com"
+    desk.folders.deliver(citizen_mail("单位信箱发的信，请回复到家里。", sender=work, Reply_To=home))
+    await desk.poll()
+    assert await desk.send() == 1
+    [(_, rcpt_tos, ack)] = desk.smtp.mails
+    assert (rcpt_tos, ack["To"]) == ([home], home)
+    [ticket] = await desk.tickets()
+    async with desk.services.database.read() as session:
+        [contact] = (await session.execute(select(ContactPoint))).scalars().all()
+    assert (contact.kind, contact.value) == (ContactKind.EMAIL, home)
+    # from home, where we wrote; from work with the same Reply-To; from home asking for work
+    replies = ((home, {}), (work, {"Reply_To": home}), (home, {"Reply_To": work}))
+    for sender, headers in replies:
+        desk.folders.deliver(
+            citizen_mail(f"补充：{sender}", sender=sender, subject=f"Re: {ack['Subject']}",
+                         In_Reply_To=ack["Message-ID"], **headers)
+        )  # fmt: skip
+    report = await desk.poll()
+    assert (report.supplemented, report.created) == (3, 0)
+    assert [t.id for t in await desk.tickets()] == [ticket.id]
+    inbound = [m for m in await messages(desk) if m.direction == "in"]
+    assert {m.conversation_id for m in inbound} == {ticket.conversation_id}
+
+
+async def test_a_robots_reply_to_is_not_answered(desk: MailDesk) -> None:
+    desk.folders.deliver(citizen_mail("网站表单转来的信。", Reply_To="no-reply@forms.example.cn"))
+    await desk.poll()
+    await desk.send()
+    [(_, rcpt_tos, _)] = desk.smtp.mails
+    assert rcpt_tos == ["zhangsan@example.com"]
+
+
 async def test_the_subject_tag_finds_the_ticket_only_for_its_own_citizen(desk: MailDesk) -> None:
     desk.folders.deliver(citizen_mail("公园长椅坏了。"))
     await desk.poll()

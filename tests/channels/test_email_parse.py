@@ -83,6 +83,37 @@ def test_machines_are_recognised(headers: dict[str, str], reason: str | None) ->
     assert parse(citizen_mail("x", **headers)).automated == reason
 
 
+@pytest.mark.parametrize(
+    ("reply_to", "answered", "name"),
+    [
+        ("李四 <LiSi.Home@Example.CN>", "lisi.home@example.cn", "李四"),
+        ("lisi.home@example.cn", "lisi.home@example.cn", "张三"),  # From's name kept
+        ("lisi@example.cn, wangwu@example.cn", "lisi@example.cn", "张三"),  # the first
+        ("noreply@forms.example.cn", "zhangsan@example.com", "张三"),
+        ("do-not-reply+123@example.cn", "zhangsan@example.com", "张三"),
+        ("bounces+x=y@lists.example.cn", "zhangsan@example.com", "张三"),
+        ("autoresponder@example.cn", "zhangsan@example.com", "张三"),
+        ("residents-request@lists.example.cn", "zhangsan@example.com", "张三"),
+        ("owner-residents@lists.example.cn", "zhangsan@example.com", "张三"),
+        (f"12345 <{OUR_ADDRESS}>", "zhangsan@example.com", "张三"),  # a loop through us
+        ("not an address", "zhangsan@example.com", "张三"),
+    ],
+)
+def test_a_person_is_answered_at_reply_to_and_a_robot_never(
+    reply_to: str, answered: str, name: str
+) -> None:
+    mail = parse(citizen_mail("请回复到我的私人信箱", Reply_To=reply_to))
+    assert (mail.sender, mail.sender_name, mail.author) == (answered, name, "zhangsan@example.com")
+    assert mail.automated is None
+
+
+def test_a_robots_mail_stays_ignored_whatever_its_reply_to() -> None:
+    mail = parse(
+        citizen_mail("表单通知", sender="noreply@forms.example.cn", Reply_To="lisi@example.cn")
+    )
+    assert (mail.automated, mail.sender) == ("sender noreply", "noreply@forms.example.cn")
+
+
 def test_a_delivery_report_is_a_machines_mail() -> None:
     report = citizen_mail("Delivery failed")
     report.replace_header("Content-Type", 'multipart/report; report-type=delivery-status; b="x"')

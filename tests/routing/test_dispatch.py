@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from email.header import decode_header, make_header
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -335,6 +337,30 @@ async def test_email_reaches_a_real_smtp_server(units: Database, unused_tcp_port
     text = message.get_payload()[0].get_payload(decode=True).decode()
     assert "望江路18号" in text
     assert "13912345678" in text
+
+
+async def test_email_over_implicit_tls_and_an_untrusted_certificate(
+    units: Database, unused_tcp_port: int, tmp_path: Path
+) -> None:
+    from tests.channels.mail_servers import self_signed, smtp_server
+
+    cert = self_signed(tmp_path, "smtps")
+    await set_delivery(units, "LJ-CG", DeliveryMethod.EMAIL, email="gongdan@cg.example.cn")
+    await assigned(units, "2026112200001")
+    smtps = SmtpSettings(host="127.0.0.1", port=unused_tcp_port, security="tls")
+    with smtp_server(unused_tcp_port, tls=cert) as inbox:
+        untrusted = DispatchWorker(units, {DeliveryMethod.EMAIL: EmailSender(smtps)}, FAST)
+        assert (await untrusted.run_once()).failed == 1  # the system's CAs do not know it
+        [row] = await dispatches(units)
+        assert "is not trusted" in (row.last_error or "")
+        assert "CERTIFICATE_VERIFY_FAILED" in (row.last_error or "")
+        assert inbox.mails == []
+        await asyncio.sleep(0.1)  # past the backoff
+        trusted = EmailSender(replace(smtps, ca_file=str(cert[0])))
+        worker = DispatchWorker(units, {DeliveryMethod.EMAIL: trusted}, FAST)
+        assert (await worker.run_once()).delivered == 1
+    [(_, rcpt_tos, _)] = inbox.mails
+    assert rcpt_tos == ["gongdan@cg.example.cn"]
 
 
 async def test_email_to_a_closed_port_fails_and_is_retried(units: Database) -> None:

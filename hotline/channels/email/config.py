@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hotline.tls import Security, check_transport
 
 _ADDRESS = r"^[^@\s<>]+@[^@\s<>]+$"
 
@@ -20,7 +22,7 @@ class ImapConfig(_Section):
     #: 993 for ``tls``, 143 for ``starttls`` and ``plain``
     port: int = Field(993, ge=1, le=65535)
     #: ``tls`` (IMAPS), ``starttls`` (upgrade on 143) or ``plain`` (tests and local relays only)
-    security: Literal["tls", "starttls", "plain"] = "tls"
+    security: Security = "tls"
     username: str = ""
     password: str = ""
     timeout_seconds: float = Field(30.0, gt=0, le=600)
@@ -46,15 +48,34 @@ class FoldersConfig(_Section):
     rejected: str = ""
 
 
+def no_starttls_key(data: Any) -> Any:
+    """The ``starttls: true|false`` of earlier versions, refused with what replaces it."""
+    if isinstance(data, dict) and "starttls" in data:
+        raise ValueError(
+            "the key starttls was replaced by security: write security: starttls for "
+            "starttls: true, security: plain for false, or security: tls for implicit TLS (465)"
+        )
+    return data
+
+
 class EmailSmtpConfig(_Section):
     """The server our replies are sent through; an empty host means ``dispatch.smtp``'s."""
 
     host: str = ""
+    #: 587 for ``starttls``, 465 for ``tls``
     port: int = Field(587, ge=1, le=65535)
     username: str = ""
     password: str = ""
-    starttls: bool = True
+    #: ``starttls`` (upgrade on 587), ``tls`` (implicit TLS, 465) or ``plain`` (local relays)
+    security: Security = "starttls"
+    #: CA certificates (PEM) to trust for the server; empty: the system's
+    ca_file: str = ""
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return no_starttls_key(data)
 
 
 class EmailConfig(_Section):
@@ -79,6 +100,16 @@ class EmailConfig(_Section):
     #: when the mailbox cannot be reached, wait this long, doubling up to ``backoff_max_seconds``
     backoff_base_seconds: float = Field(5.0, gt=0)
     backoff_max_seconds: float = Field(600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _transport(self) -> EmailConfig:
+        if not self.enabled:
+            return self
+        imap, smtp = self.imap, self.smtp
+        check_transport("channels.email.imap", imap.security, imap.port, imap.ca_file)
+        if smtp.host:  # an empty host borrows dispatch.smtp's server, checked there
+            check_transport("channels.email.smtp", smtp.security, smtp.port, smtp.ca_file)
+        return self
 
     @model_validator(mode="after")
     def _secrets(self) -> EmailConfig:

@@ -25,6 +25,7 @@ from typing import Any
 
 from hotline.channels.email.config import FoldersConfig, ImapConfig
 from hotline.errors import ChannelError
+from hotline.tls import client_context, untrusted
 
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -34,6 +35,12 @@ class MailboxError(ChannelError):
     """The IMAP server is unreachable, refused the login or refused a command."""
 
     code = "mailbox_unavailable"
+
+
+class MailboxUntrusted(MailboxError):
+    """The IMAP server's TLS certificate did not verify (nothing was sent to it)."""
+
+    code = "mailbox_certificate_untrusted"
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ class Mailbox:
         return conn
 
     def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self._imap.ca_file or None)
+        return client_context(self._imap.ca_file)
 
     def _prepare(self) -> None:
         conn = self._require()
@@ -190,7 +197,13 @@ class Mailbox:
         except MailboxError:
             raise
         except (imaplib.IMAP4.error, OSError, EOFError) as e:  # OSError covers TLS and timeouts
-            raise MailboxError(f"IMAP {self._imap.host}:{self._imap.port}: {e!r}") from e
+            where = f"IMAP {self._imap.host}:{self._imap.port}"
+            if (reason := untrusted(e)) is not None:
+                raise MailboxUntrusted(
+                    f"{where}: the server's TLS certificate is not trusted ({reason}); give the "
+                    "CA that signed it as channels.email.imap.ca_file"
+                ) from e
+            raise MailboxError(f"{where}: {e!r}") from e
 
 
 def _ok(result: tuple[str, list[Any]], what: str) -> list[Any]:

@@ -15,6 +15,7 @@ and its whole text stored as a file beside the attachments.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -111,6 +112,9 @@ class MailIntake:
                 thread = await threads.find_thread(session, mail)
                 if thread is None:
                     return None
+                # the thread's address, also for a reply from the citizen's other one
+                # (From where we answer Reply-To): callbacks are asked at that address
+                message = replace(message, sender=thread.conversation.address)
                 if await self._rated(session, message, body, thread.conversation):
                     return Taken.RATED
                 await add_supplement(

@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from hotline.channels.email import threads
 from hotline.channels.email.parse import ParsedMail
 from hotline.channels.push import PushFailed
-from hotline.routing.delivery import SmtpSettings, send_mail
+from hotline.routing.delivery import CertificateUntrusted, SmtpSettings, send_mail
 from hotline.storage.db import Database
 from hotline.storage.models import Conversation, Direction, Message, Ticket
 from hotline.storage.repos import conversations
@@ -92,6 +92,8 @@ class Postman:
             raise PushFailed(f"SMTP refused the recipient: {e}", final=_permanent(e)) from e
         except aiosmtplib.SMTPResponseException as e:
             raise PushFailed(f"SMTP {e.code}: {e.message}") from e
+        except CertificateUntrusted as e:  # logged by send_mail; retried once the CA is set
+            raise PushFailed(str(e)) from e
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             raise PushFailed(f"SMTP {s.host}:{s.port} unreachable: {e!r}") from e
 
@@ -146,9 +148,11 @@ class EmailPusher:
         conversation = await conversations.get(session, conversation_id=message.conversation_id)
         ticket = await self._ticket(session, message, conversation)
         theirs = await _citizen_ids(session, conversation)
+        # a thread we open (a callback to a citizen who wrote elsewhere) is no "Re:"
+        subject = threads.reply_subject if theirs else threads.opening_subject
         return Outgoing(
             to=address,
-            subject=threads.reply_subject(ticket.title if ticket else "", _number(ticket)),
+            subject=subject(ticket.title if ticket else "", _number(ticket)),
             text=text,
             message_id=threads.message_id(
                 conversation_id=conversation.id, message_id=message_id, domain=self._postman.domain

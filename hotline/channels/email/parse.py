@@ -3,7 +3,9 @@
 The parser (``policy.default``) never trusts a declared charset blindly (see
 :mod:`hotline.channels.email.decode`), prefers ``text/plain`` to HTML, cuts quoted replies and
 reads the headers that say a mail was written by a machine (RFC 3834 ``Auto-Submitted``,
-``Precedence``, ``List-Id``, bounces) so that nothing automatic is ever answered.
+``Precedence``, ``List-Id``, bounces) so that nothing automatic is ever answered. A person's
+mail is answered at its ``Reply-To`` address, as mail clients do, unless that is a robot's
+(a no-reply or bounce address, an auto-responder, a list): then at From.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ MAX_ADDRESS_CHARS = 254
 MACHINE_SENDERS = frozenset(
     {"mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"}
 )
+#: local parts of Reply-To addresses that a robot reads (or nobody): never answered there
+_ROBOT_LOCAL = re.compile(
+    r"^(no-?reply|do-?not-?reply|bounces?|auto-?(reply|responder|response)|autoresponder"
+    r"|mailer-daemon|postmaster|listserv|majordomo|owner-.+|.+-(bounces?|owner|request))"
+    r"([+._-].*)?$"
+)
 _AUTOMATIC_HEADERS = (
     "x-autoreply", "x-autorespond", "x-auto-response-suppress", "list-id", "list-unsubscribe",
 )  # fmt: skip
@@ -54,7 +62,8 @@ class MailFile:
 
 @dataclass(frozen=True)
 class ParsedMail:
-    #: the From address in lower case (the citizen's identity on this channel)
+    #: where we answer, in lower case, and the citizen's identity on this channel: the
+    #: Reply-To address when it names a person (what mail clients answer), else From
     sender: str
     sender_name: str | None
     subject: str
@@ -69,6 +78,13 @@ class ParsedMail:
     files: tuple[MailFile, ...]
     #: why a machine wrote this mail (the header that says so), None for a person
     automated: str | None
+    #: the From address in lower case (``sender`` too, unless Reply-To names another)
+    author: str
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """The citizen's addresses in this mail (Reply-To and From)."""
+        return frozenset({self.sender, self.author})
 
 
 def parse_mail(raw: bytes, *, own_address: str) -> ParsedMail:
@@ -86,11 +102,17 @@ def parse_mail(raw: bytes, *, own_address: str) -> ParsedMail:
 
 def _read(message: EmailMessage, raw: bytes, own: str) -> ParsedMail:
     headers = _headers(message)
-    sender, name = _sender(headers.get("from", ""))
+    author, name = _sender(headers.get("from", ""))
+    automated = _automated(message, headers, author, own)
+    reply_to = None if automated else _reply_to(headers.get("reply-to", ""), own)
+    sender = author
+    if reply_to is not None:
+        sender, name = reply_to[0], reply_to[1] or name
     message_id = _first_id(headers.get("message-id", ""))
     body, files = _content(message)
     return ParsedMail(
         sender=sender,
+        author=author,
         sender_name=name,
         subject=headers.get("subject", "").strip(),
         message_id=message_id,
@@ -103,7 +125,7 @@ def _read(message: EmailMessage, raw: bytes, own: str) -> ParsedMail:
         ),
         body=body,
         files=files,
-        automated=_automated(message, headers, sender, own),
+        automated=automated,
     )
 
 
@@ -121,6 +143,22 @@ def _sender(value: str) -> tuple[str, str | None]:
     address = address.strip().lower()
     if not _ADDRESS.match(address) or len(address) > MAX_ADDRESS_CHARS:
         raise MalformedMail("no usable From address", reason="邮件没有可识别的发件人地址")
+    return address, (name.strip() or None)
+
+
+def _reply_to(value: str, own: str) -> tuple[str, str | None] | None:
+    """The first Reply-To address and its name, unless it is unusable or a robot's (a
+    bounce or no-reply address, an auto-responder, a list, our own): then From is answered."""
+    pairs = getaddresses([value]) if value else []
+    if not pairs:
+        return None
+    name, address = pairs[0]
+    address = address.strip().lower()
+    if not _ADDRESS.match(address) or len(address) > MAX_ADDRESS_CHARS or address == own:
+        return None
+    local = address.rsplit("@", 1)[0]
+    if local in MACHINE_SENDERS or _ROBOT_LOCAL.match(local):
+        return None
     return address, (name.strip() or None)
 
 

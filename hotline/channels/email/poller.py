@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from hotline.background import BackgroundLoop
 from hotline.channels.email import threads
 from hotline.channels.email.config import EmailConfig
-from hotline.channels.email.imap import Envelope, Mailbox, MailboxError
+from hotline.channels.email.imap import Envelope, Mailbox, MailboxError, MailboxUntrusted
 from hotline.channels.email.intake import MailIntake, Taken
 from hotline.channels.email.outgoing import Postman
 from hotline.channels.email.parse import MalformedMail, ParsedMail, parse_mail
@@ -164,10 +164,8 @@ class EmailPoller(BackgroundLoop):
                 report = await self.poll_once()
             except (MailboxError, StorageUnavailable) as e:
                 outages += 1
-                what = "mailbox" if isinstance(e, MailboxError) else "database"
-                log.warning(
-                    "email.%s_unavailable attempt=%d: %s", what, outages, _masked(e.message)
-                )
+                level, event = _outage(e)
+                log.log(level, "email.%s attempt=%d: %s", event, outages, _masked(e.message))
             except Exception:  # a bug must not end the loop; the mails stay unseen
                 outages += 1
                 log.exception("email.poll_failed attempt=%d", outages)
@@ -184,6 +182,16 @@ class EmailPoller(BackgroundLoop):
         doubled = config.backoff_base_seconds * 2 ** min(outages - 1, 32)
         delay = min(doubled, config.backoff_max_seconds)
         return delay * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
+
+
+def _outage(error: MailboxError | StorageUnavailable) -> tuple[int, str]:
+    """The log level and event of a failed poll: an untrusted certificate needs a person
+    (``imap.ca_file``), not patience, so it is an error; an outage is a warning."""
+    if isinstance(error, MailboxUntrusted):
+        return logging.ERROR, "mailbox_certificate_untrusted"
+    if isinstance(error, MailboxError):
+        return logging.WARNING, "mailbox_unavailable"
+    return logging.WARNING, "database_unavailable"
 
 
 def _masked(text: str) -> str:

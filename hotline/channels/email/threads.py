@@ -7,8 +7,9 @@ client shows a repeat as one mail). Nothing more needs storing: a reply's ``In-R
 ``References`` leads back to the conversation, hence to its ticket. Subjects carry the ticket
 number as ``[工单 <number>]`` for replies whose client drops those headers.
 
-A reply counts only when it comes from the address the ticket's conversation is with;
-anything else is a new mail (a stranger quoting a ticket number reads nobody's ticket).
+A reply counts only when it comes from the address the ticket's conversation is with (its
+From, or its Reply-To: the address we answer); anything else is a new mail (a stranger quoting
+a ticket number reads nobody's ticket: what we write goes to the conversation's address).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlmodel import col, select
 
 from hotline.channels.email.parse import ParsedMail
 from hotline.errors import NotFound
-from hotline.storage.models import Conversation, Ticket
+from hotline.storage.models import Conversation, Message, Ticket
 from hotline.storage.repos import conversations
 from hotline.storage.repos import tickets as ticket_repo
 
@@ -58,6 +59,12 @@ def tagged_number(subject: str) -> str | None:
     return found.group(1) + found.group(2) if found else None
 
 
+def opening_subject(title: str, number: str | None) -> str:
+    """``<the ticket's title> [工单 <number>]`` for a thread we start (a callback by mail)."""
+    bare = _TAG.sub("", " ".join(title.split())).strip() or "您反映的问题"
+    return f"{bare} {tag(number)}" if number else bare
+
+
 def reply_subject(subject: str, number: str | None) -> str:
     """``Re: <their subject> [工单 <number>]``, without piling up prefixes or tags."""
     bare = _TAG.sub("", _REPLY_PREFIX.sub("", " ".join(subject.split()))).strip()
@@ -76,7 +83,7 @@ class Thread:
 async def find_thread(session: AsyncSession, mail: ParsedMail) -> Thread | None:
     """The sender's own ticket this mail answers, by its headers, else by its subject's tag."""
     for conversation_id in await _referenced_conversations(session, mail.references):
-        thread = await _thread_of(session, conversation_id, mail.sender)
+        thread = await _thread_of(session, conversation_id, mail.addresses)
         if thread is not None:
             return thread
     number = tagged_number(mail.subject)
@@ -86,9 +93,11 @@ async def find_thread(session: AsyncSession, mail: ParsedMail) -> Thread | None:
         ticket = await ticket_repo.by_number(session, number=number)
     except NotFound:
         return None
-    if ticket.conversation_id is None:
-        return None
-    return await _thread_of(session, ticket.conversation_id, mail.sender)
+    if ticket.conversation_id is not None:
+        thread = await _thread_of(session, ticket.conversation_id, mail.addresses)
+        if thread is not None:
+            return thread
+    return await _opened_by_us(session, ticket, mail.addresses)
 
 
 async def _referenced_conversations(
@@ -106,17 +115,50 @@ async def _referenced_conversations(
     return list(dict.fromkeys(found))
 
 
-async def _thread_of(session: AsyncSession, conversation_id: str, sender: str) -> Thread | None:
+async def _thread_of(
+    session: AsyncSession, conversation_id: str, addresses: frozenset[str]
+) -> Thread | None:
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or conversation.channel != CHANNEL or conversation.address != sender:
+    if (
+        conversation is None
+        or conversation.channel != CHANNEL
+        or conversation.address not in addresses
+    ):
         return None
     ticket = await ticket_of(session, conversation_id)
     return None if ticket is None else Thread(ticket, conversation)
 
 
 async def ticket_of(session: AsyncSession, conversation_id: str) -> Ticket | None:
-    """The ticket a mail conversation was opened for (one per new mail)."""
+    """The ticket a mail conversation was opened for (one per new mail), or, for a thread we
+    opened about a ticket filed elsewhere (a callback), the ticket our latest mail is about."""
     statement = (
         select(Ticket).where(Ticket.conversation_id == conversation_id).order_by(col(Ticket.id))
     )
-    return (await session.execute(statement)).scalars().first()
+    ticket = (await session.execute(statement)).scalars().first()
+    if ticket is not None:
+        return ticket
+    about = (
+        select(Ticket)
+        .join(Message, col(Message.ticket_id) == col(Ticket.id))
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.id).desc())
+    )
+    return (await session.execute(about)).scalars().first()
+
+
+async def _opened_by_us(
+    session: AsyncSession, ticket: Ticket, addresses: frozenset[str]
+) -> Thread | None:
+    """The mail thread we opened at one of these addresses about ``ticket``, filed on another
+    channel (a callback to an Open311 citizen), found by a reply that kept only the tag."""
+    statement = (
+        select(Conversation)
+        .join(Message, col(Message.conversation_id) == col(Conversation.id))
+        .where(Conversation.channel == CHANNEL)
+        .where(col(Conversation.address).in_(addresses))
+        .where(Message.ticket_id == ticket.id)
+        .order_by(col(Message.id).desc())
+    )
+    conversation = (await session.execute(statement)).scalars().first()
+    return None if conversation is None else Thread(ticket, conversation)

@@ -238,6 +238,9 @@ def intake_of(
         external_id=external_id[:128],
         text=f"【{service.subcategory.name}】{description}",
         contact_phone=form.phone,
+        # the address satisfaction callbacks may ask at (the e-mail channel's addresses are
+        # lower case too)
+        contact_email=form.email.lower() if form.email else None,
         contact_name=form.contact_name,
         location=Location(latitude=form.lat, longitude=form.long, address=address),
     )
