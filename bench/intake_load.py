@@ -76,6 +76,8 @@ QUESTIONS = [
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
+    #: latency by what the citizen said: the request, a place, a phone, 确认, a choice...
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     acknowledged: set[str] = field(default_factory=set)
     retries: int = 0
     failed_for_good: int = 0
@@ -92,7 +94,13 @@ class Citizens:
         self.trace = 0
 
     async def say(
-        self, http: aiohttp.ClientSession, sender: str, text: str, message_id: str, home: int
+        self,
+        http: aiohttp.ClientSession,
+        sender: str,
+        text: str,
+        message_id: str,
+        home: int,
+        step: str,
     ) -> dict[str, Any] | None:
         body = {"sender": sender, "text": text, "message_id": message_id}
         for attempt in range(6):
@@ -106,7 +114,9 @@ class Citizens:
                 ) as response:
                     data = await response.json(content_type=None)
                     if response.status in (200, 201):
-                        self.stats.latencies.append((time.perf_counter() - start) * 1000)
+                        took = (time.perf_counter() - start) * 1000
+                        self.stats.latencies.append(took)
+                        self.stats.by_step.setdefault(step, []).append(took)
                         self.stats.acknowledged.add(message_id)
                         return data if isinstance(data, dict) else None
                     if response.status < 500:
@@ -122,14 +132,16 @@ class Citizens:
         sender = f"bench-{n}"
         problem = n % 2 == 0
         text = self.random.choice(PROBLEMS if problem else QUESTIONS)
+        step = "problem" if problem else "question"
         for turn in range(8):
-            data = await self.say(http, sender, text, f"{sender}-{turn}", home=n)
+            data = await self.say(http, sender, text, f"{sender}-{turn}", home=n, step=step)
             if data is None:
                 break
             if data.get("ticket"):
                 self.stats.told_tickets.add(data["ticket"]["number"])
             said = " ".join(r["text"] for r in data.get("replies", ()))
             answer = next_answer(said, data)
+            step = step_of(answer)
             if n < self.trace:
                 print(f"[{sender}] {text!r} -> {said!r} -> {answer!r}", file=sys.stderr)
             if answer is None:
@@ -153,6 +165,12 @@ def next_answer(said: str, data: dict[str, Any]) -> str | None:
     if data.get("ticket") or "很高兴" in said:
         return None
     return None
+
+
+def step_of(answer: str | None) -> str:
+    if answer is None or answer in ("确认", "解决了", "没解决", "1"):
+        return answer or "-"
+    return "phone" if answer.isdigit() else "place"
 
 
 def free_port() -> int:
@@ -275,6 +293,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": round(float(np.percentile(latencies, 50)), 1),
         "p95_ms": round(float(np.percentile(latencies, 95)), 1),
         "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "p50_p99_ms_by_step": {
+            step: [round(float(np.percentile(v, q)), 1) for q in (50, 99)] + [len(v)]
+            for step, v in sorted(stats.by_step.items())
+        },
         "retries": stats.retries,
         "failed_for_good": stats.failed_for_good,
         "acknowledged_not_stored": len(stats.acknowledged - stored),

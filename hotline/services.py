@@ -140,6 +140,7 @@ def build_services(
         router=router,
         timezone=config.intake.timezone,
         sequence_digits=config.intake.ticket_sequence_digits,
+        counters=database.counters,
     )
     pipeline = IntakePipeline(
         database=database,

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hotline.errors import HotlineError
 from hotline.intake.duplicates import DuplicateDetector
@@ -69,10 +69,18 @@ class TicketFactory:
     """Creates tickets with a unique number, suggestions, routing and a first history line."""
 
     def __init__(
-        self, *, classifier: ClassifierStep, router: RouterStep, timezone: str, sequence_digits: int
+        self,
+        *,
+        classifier: ClassifierStep,
+        router: RouterStep,
+        timezone: str,
+        sequence_digits: int,
+        counters: AsyncEngine | None = None,
     ) -> None:
         self._classifier = classifier
         self._router = router
+        #: where ticket numbers are taken in a transaction of their own (PostgreSQL)
+        self._counters = counters
         self._timezone = timezone
         self._digits = sequence_digits
 
@@ -86,9 +94,19 @@ class TicketFactory:
         conversation_id: str | None,
         duplicates: DuplicateDetector | None = None,
     ) -> Ticket:
-        """The new ticket; a duplicate of an open one is linked to it (merged), not routed."""
+        """The new ticket; a duplicate of an open one is linked to it (merged), not routed.
+
+        The classifier runs before the number is taken: on SQLite the number's row lock lasts
+        until the transaction ends, and every other ticket waits for what this one does after
+        taking it.
+        """
+        result = await self._classifier.classify(request.description)
         number = await ticket_repo.next_number(
-            session, now=utcnow(), timezone=self._timezone, digits=self._digits
+            session,
+            now=utcnow(),
+            timezone=self._timezone,
+            digits=self._digits,
+            counters=self._counters,
         )
         location = message.location
         ticket = Ticket(
@@ -113,17 +131,20 @@ class TicketFactory:
             classified_by="citizen" if request.subcategory_code else None,
         )
         await ticket_repo.add(session, ticket, actor="citizen", note=f"channel {message.channel}")
-        result = await self._classify(session, ticket)
+        await self._classified(session, ticket, result)
         await self._flag_emergency(session, ticket, result)
         if duplicates is None or await duplicates.link(session, ticket) is None:
             await self._route(session, ticket)
         log.info("intake.ticket_created", extra={"ticket": number, "channel": message.channel})
         return ticket
 
-    async def _classify(self, session: AsyncSession, ticket: Ticket) -> ClassificationResult | None:
-        result = await self._classifier.classify(ticket.description)
+    async def _classified(
+        self, session: AsyncSession, ticket: Ticket, result: ClassificationResult | None
+    ) -> None:
+        """Store the suggestions; a confident one classifies the ticket (not over the citizen's
+        own choice)."""
         if result is None:
-            return None
+            return
         ticket.suggestions = _suggestions(result)
         chosen = ticket.subcategory_code is not None  # the citizen's own choice stands
         if result.confident and result.top is not None and not chosen:
@@ -138,7 +159,6 @@ class TicketFactory:
                 to_value=ticket.subcategory_code,
             )
         await ticket_repo.touch(session, ticket)
-        return result
 
     async def _flag_emergency(
         self, session: AsyncSession, ticket: Ticket, result: ClassificationResult | None

@@ -84,6 +84,13 @@ class Database:
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        #: PostgreSQL: a small pool of its own for counters taken in a transaction of their own
+        #: (ticket numbers), so a row lock is held for one statement, not a whole intake; apart
+        #: from the main pool so a session waiting for it never holds what it waits for.
+        #: None on SQLite, whose single writer holds the database's lock anyway.
+        self.counters: AsyncEngine | None = (
+            None if url.startswith("sqlite") else create_engine(url, pool_size=1, echo=echo)
+        )
 
     @property
     def dialect(self) -> str:
@@ -121,3 +128,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.counters is not None:
+            await self.counters.dispose()

@@ -30,13 +30,17 @@ async def test_models_match_the_migrations(database: Database) -> None:
     assert differences == []
 
 
-async def _ticket(database: Database) -> Ticket:
+async def _ticket(database: Database, *, own: bool = False) -> Ticket:
     async with database.session() as session:
         citizen = Citizen()
         session.add(citizen)
         await session.flush()
         number = await ticket_repo.next_number(
-            session, now=utcnow(), timezone="Asia/Shanghai", digits=5
+            session,
+            now=utcnow(),
+            timezone="Asia/Shanghai",
+            digits=5,
+            counters=database.counters if own else None,
         )
         ticket = Ticket(
             number=number, citizen_id=citizen.id or 0, channel="app", title="t", description="d"
@@ -78,6 +82,32 @@ async def test_ticket_numbers_are_unique_under_concurrency(database: Database) -
     day = utcnow().astimezone().strftime("%Y")
     assert all(n.startswith(day[:2]) and len(n) == 13 for n in numbers)
     assert [int(n[-5:]) for n in numbers] == list(range(1, 13))
+
+
+async def test_numbers_taken_apart_from_the_intake_are_unique_and_never_wait_for_it(
+    database: Database,
+) -> None:
+    if database.counters is None:
+        pytest.skip("SQLite: the single writer takes numbers inside its own transaction")
+    tickets = await asyncio.gather(*(_ticket(database, own=True) for _ in range(12)))
+    assert sorted(int(t.number[-5:]) for t in tickets) == list(range(1, 13))
+    async with database.session() as holding:
+        first = await ticket_repo.next_number(
+            holding, now=utcnow(), timezone="Asia/Shanghai", digits=5, counters=database.counters
+        )
+        # The first intake is still open; the next one gets its number at once.
+        async with database.session() as other:
+            second = await asyncio.wait_for(
+                ticket_repo.next_number(
+                    other, now=utcnow(), timezone="Asia/Shanghai", digits=5,
+                    counters=database.counters,
+                ),
+                timeout=5,
+            )  # fmt: skip
+        assert int(second[-5:]) == int(first[-5:]) + 1
+        await holding.rollback()
+    # The rolled-back intake's number is not given again: numbers skip, never repeat.
+    assert int((await _ticket(database, own=True)).number[-5:]) == int(second[-5:]) + 1
 
 
 async def test_unreachable_database_raises_storage_unavailable() -> None:

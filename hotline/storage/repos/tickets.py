@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from hotline.errors import NotFound
@@ -23,11 +23,23 @@ from hotline.storage.models import (
 from hotline.storage.types import utcnow
 
 
-async def next_number(session: AsyncSession, *, now: datetime, timezone: str, digits: int) -> str:
+async def next_number(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    timezone: str,
+    digits: int,
+    counters: AsyncEngine | None = None,
+) -> str:
     """The next ticket number, ``<yyyymmdd><sequence>``, unique across processes.
 
-    One upsert increments the day's counter and returns the new value; on PostgreSQL the row
-    lock it takes serialises concurrent writers until their transactions end.
+    One upsert increments the day's counter and returns the new value. Its row lock makes
+    concurrent writers take turns until the transaction that took it ends; with ``counters``
+    (:attr:`hotline.storage.db.Database.counters`, PostgreSQL) the upsert commits in a
+    transaction of its own, so that turn lasts one statement instead of a whole intake, where
+    every ticket in the city would wait for the classifier, routing and the commit of the one
+    before it. A number taken by an intake that then fails is not reused: like a sequence's,
+    the numbers can skip, never repeat.
     """
     day = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -39,7 +51,11 @@ async def next_number(session: AsyncSession, *, now: datetime, timezone: str, di
         )
         .returning(col(TicketCounter.last_value))
     )
-    value = (await session.execute(statement)).scalar_one()
+    if counters is None:
+        value = (await session.execute(statement)).scalar_one()
+    else:
+        async with counters.begin() as connection:
+            value = (await connection.execute(statement)).scalar_one()
     return f"{day}{value:0{digits}d}"
 
 
