@@ -1,7 +1,7 @@
 """Intake throughput with several ``hotline serve`` processes on one PostgreSQL, one killed.
 
-    .venv/bin/python bench/intake_load.py [--citizens 400] [--servers 2] [--concurrency 16] \
-        [--kill-at 0.5] [--model .data/models/classifier] \
+    .venv/bin/python bench/intake_load.py [--citizens 600] [--servers 2] [--concurrency 16] \
+        [--kill-at 0.5] [--model .data/models/classifier] [--trace N] [--sqlite] \
         [--postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
 Creates a scratch database beside the given one, runs ``hotline init`` on it (sample units,
@@ -15,7 +15,8 @@ answer, a refused connection, 503) sends the same message id again to another se
 city app does. It reports messages per second, the latency of every acknowledged message,
 and checks the database afterwards: every acknowledged message stored exactly once, one ticket
 for each ticket number a citizen was told, and no ticket without its citizen having been told.
-The scratch database is dropped at the end.
+The scratch database is dropped at the end. With ``--sqlite`` the embedded default is measured
+instead: one server on a SQLite file, restarted after the kill as a service manager would.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class Citizens:
         step: str,
     ) -> dict[str, Any] | None:
         body = {"sender": sender, "text": text, "message_id": message_id}
-        for attempt in range(6):
+        for attempt in range(12):
             port = self.alive[(home + attempt) % len(self.alive)]
             start = time.perf_counter()
             try:
@@ -124,7 +125,7 @@ class Citizens:
             except (aiohttp.ClientError, TimeoutError):
                 pass
             self.stats.retries += 1
-            await asyncio.sleep(0.2 * (attempt + 1))
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
         self.stats.failed_for_good += 1
         return None
 
@@ -208,9 +209,12 @@ async def ready(ports: list[int], timeout: float = 180.0) -> None:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     name = f"hotline_bench_{uuid.uuid4().hex[:8]}"
-    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
-    await admin(args.postgres_url, f'CREATE DATABASE "{name}"')
     workdir = Path(tempfile.mkdtemp(prefix="hotline-load-"))
+    if args.sqlite:
+        url = f"sqlite+aiosqlite:///{workdir / 'hotline.db'}"
+    else:
+        url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+        await admin(args.postgres_url, f'CREATE DATABASE "{name}"')
     servers: list[subprocess.Popen[bytes]] = []
     database = Database(url)
     try:
@@ -223,7 +227,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "database": {"url": url},
                     "channels": {"app": {"api_key": API_KEY}},
                     "logging": {"format": "text", "level": "WARNING"},
-                    "dispatch": {"embedded": "never"},
+                    **({} if args.sqlite else {"dispatch": {"embedded": "never"}}),
                 }
             ),
             encoding="utf-8",
@@ -256,8 +260,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if args.kill_at and not killed and done >= args.kill_at:
                         killed = True
                         servers[0].send_signal(signal.SIGKILL)
-                        citizens.alive = ports[1:]
                         print(f"killed server 0 after {stats.conversations_done}", file=sys.stderr)
+                        if len(ports) > 1:
+                            citizens.alive = ports[1:]
+                        else:  # the embedded default: the service manager starts it again
+                            servers[0].wait()
+                            servers[0] = hotline(
+                                config, "serve", "--port", str(ports[0]), log=workdir / "s0b.log"
+                            )
 
             start = time.perf_counter()
             await asyncio.gather(*(citizen_loop() for _ in range(args.concurrency)))
@@ -279,10 +289,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for process in servers:
             process.wait(timeout=60)
         await database.dispose()
-        await admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not args.sqlite:
+            await admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(workdir, ignore_errors=True)
     latencies = np.array(stats.latencies)
     return {
+        "database": "sqlite" if args.sqlite else "postgresql",
         "servers": args.servers,
         "citizens": args.citizens,
         "concurrency": args.concurrency,
@@ -311,14 +323,21 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
     )
-    parser.add_argument("--citizens", type=int, default=400)
+    parser.add_argument("--citizens", type=int, default=600)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--kill-at", type=float, default=0.5, help="0: kill nothing")
     parser.add_argument("--model", type=Path, default=Path(".data/models/classifier"))
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--trace", type=int, default=0, help="print the first N conversations")
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="the embedded default: one server on a SQLite file (a killed one is restarted)",
+    )
     args = parser.parse_args()
+    if args.sqlite:
+        args.servers = 1
     if not (args.model / "manifest.json").exists():
         raise SystemExit(f"no trained classifier at {args.model}: run `make model` or pass --model")
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -36,6 +37,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 READ_ONLY = "hotline_read_only"
+#: how long a write waits for its turn on SQLite before the caller gets 503 (the busy timeout)
+WRITER_TURN_SECONDS = 10.0
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -84,6 +87,8 @@ class Database:
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        self._sqlite = url.startswith("sqlite")
+        self._turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         #: PostgreSQL: a small pool of its own for counters taken in a transaction of their own
         #: (ticket numbers), so a row lock is held for one statement, not a whole intake; apart
         #: from the main pool so a session waiting for it never holds what it waits for.
@@ -99,13 +104,43 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error."""
+        async with self._writer_turn():
+            try:
+                async with self._sessions() as session, session.begin():
+                    yield session
+            except Exception as e:
+                if is_unavailable(e):
+                    raise StorageUnavailable(
+                        "the database is unavailable; nothing was stored"
+                    ) from e
+                raise
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers take turns before they take a connection.
+
+        SQLite has one writer at a time. Without the turn, every concurrent request held a
+        pooled connection while its ``BEGIN IMMEDIATE`` waited for the lock; once they held the
+        whole pool, the writer holding the lock could not get the connection its own read
+        needs (a knowledge lookup), and all of them failed after the busy timeout
+        (``bench/intake_load.py --sqlite`` showed it at 16 concurrent citizens). Other
+        processes (a CLI command) still meet the busy timeout. PostgreSQL needs no turn.
+        """
+        if not self._sqlite:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, asyncio.Lock())
+        lock = self._turn[1]
         try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except Exception as e:
-            if is_unavailable(e):
-                raise StorageUnavailable("the database is unavailable; nothing was stored") from e
-            raise
+            await asyncio.wait_for(lock.acquire(), WRITER_TURN_SECONDS)
+        except TimeoutError as e:
+            raise StorageUnavailable("the database is busy; nothing was stored") from e
+        try:
+            yield
+        finally:
+            lock.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
