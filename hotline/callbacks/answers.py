@@ -29,6 +29,7 @@ from hotline.storage.models import (
     TicketStatus,
     Unit,
 )
+from hotline.storage.repos import pushes
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
@@ -84,6 +85,7 @@ class Answering:
         callback.answered_at = callback.updated_at = now
         callback.expires_at = callback.locked_by = callback.locked_until = None
         session.add(callback)
+        await withdraw_question(session, callback)
         reporter = await _ticket(session, callback.ticket_id)
         handled = await _ticket(session, callback.handled_ticket_id, lock=True)
         await ticket_repo.record(
@@ -172,6 +174,7 @@ class Answering:
         now = now or utcnow()
         callback.expires_at = callback.locked_by = callback.locked_until = None
         callback.last_error, callback.updated_at = why[:500], now
+        await withdraw_question(session, callback)
         if callback.attempts >= self.settings.max_attempts:
             callback.status = CallbackStatus.UNREACHED
             reporter = await _ticket(session, callback.ticket_id)
@@ -186,6 +189,17 @@ class Answering:
             callback.status = CallbackStatus.SCHEDULED
             callback.next_attempt_at = self.settings.next_window(now + self.settings.retry_after)
         session.add(callback)
+
+
+async def withdraw_question(session: AsyncSession, callback: SatisfactionCallback) -> None:
+    """A question still waiting to reach the citizen (WeChat holds messages until the citizen
+    writes again) would arrive after its callback moved on: it is not sent."""
+    await pushes.withdraw(
+        session,
+        author=wording.QUESTION_AUTHOR,
+        ticket_id=callback.ticket_id,
+        why=wording.WITHDRAWN,
+    )
 
 
 async def escalate(session: AsyncSession, ticket: Ticket, *, note: str) -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from hotline.callbacks.ratings import label
 from hotline.storage.models import Rating
 
+#: the author of the questions the callback worker writes to citizens
+QUESTION_AUTHOR = "system:callback"
+#: why an undelivered question is withdrawn once its callback has moved on
+WITHDRAWN = "回访已结束或改用其他方式，此问题不再发送"
+
 QUESTION = (
     "【12345回访】您反映的问题（工单 {number}）已办结。请对办理结果评价：回复 1 满意，"
     "2 基本满意，3 不满意。不满意的可直接写明原因。"

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from hotline.background import BackgroundLoop
 from hotline.callbacks import plan, wording
-from hotline.callbacks.answers import Answering
+from hotline.callbacks.answers import Answering, withdraw_question
 from hotline.callbacks.settings import CallbackSettings
 from hotline.errors import StorageUnavailable
 from hotline.intake.records import CHANNEL_CONTACT_KINDS
@@ -155,7 +155,7 @@ class CallbackWorker(BackgroundLoop):
                 session,
                 conversation_id=conversation_id,
                 text=wording.question(reporter.number),
-                author="system:callback",
+                author=wording.QUESTION_AUTHOR,
                 ticket_id=reporter.id,
             )
             await self._awaiting(session, callback, route, now + self.settings.answer_window)
@@ -200,6 +200,7 @@ class CallbackWorker(BackgroundLoop):
             return True
         if not await self._lease.settle(session, [callback.id], status=CallbackStatus.CANCELLED):
             raise _LeaseLost
+        await withdraw_question(session, callback)
         report.cancelled += 1
         return False
 

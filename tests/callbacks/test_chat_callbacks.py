@@ -11,8 +11,11 @@ from hotline.callbacks.worker import CallbackWorker
 from hotline.services import Services
 from hotline.storage.models import (
     CallbackStatus,
+    CitizenPush,
     Dispatch,
     DispatchKind,
+    Message,
+    PushStatus,
     Rating,
     SatisfactionCallback,
     Ticket,
@@ -333,3 +336,53 @@ async def test_a_bare_key_mid_conversation_is_left_to_the_conversation(
             session, channel="app", address="user-1", text="基本满意", state="answered"
         )
         assert worded is not None  # words are unambiguous in any state
+
+
+async def held_question(services: Services, number: str) -> CitizenPush:
+    """The question's push, as WeChat leaves it when the citizen's reply window has closed."""
+    async with services.database.session() as session:
+        ticket = await ticket_repo.by_number(session, number=number)
+        question = (
+            (
+                await session.execute(
+                    select(Message)
+                    .where(
+                        Message.author == wording.QUESTION_AUTHOR, Message.ticket_id == ticket.id
+                    )
+                    .order_by(col(Message.id).desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+        assert question is not None
+        assert question.id is not None
+        push = CitizenPush(
+            message_id=question.id, channel="wechat", address="o-x", status=PushStatus.HELD
+        )
+        session.add(push)
+        await session.flush()
+        return push
+
+
+async def push_status(services: Services, push: CitizenPush) -> str:
+    async with services.database.read() as session:
+        found = await session.get(CitizenPush, push.id)
+        assert found is not None
+        return found.status
+
+
+async def test_a_question_still_held_is_withdrawn_once_its_callback_moves_on(
+    client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
+    asker: CallbackWorker,
+) -> None:  # fmt: skip
+    number, _ = await asked(client, staff, app_headers, asker)
+    expired = await held_question(services, number)
+    assert (await asker.run_once(now=utcnow() + timedelta(hours=49))).expired == 1
+    assert await push_status(services, expired) == PushStatus.DEAD  # not delivered days late
+    assert (await asker.run_once(now=utcnow() + timedelta(hours=52))).asked == 1
+    answered = await held_question(services, number)
+    await say(client, app_headers, "满意", "m90")
+    [callback] = await callbacks_of(services, number)
+    assert callback.status == CallbackStatus.ANSWERED
+    assert await push_status(services, answered) == PushStatus.DEAD

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,6 +29,22 @@ async def release_held(session: AsyncSession, *, channel: str, address: str) -> 
         .where(col(CitizenPush.channel) == channel)
         .where(col(CitizenPush.address) == address)
         .values(status=PushStatus.PENDING, next_attempt_at=utcnow(), attempts=0)
+    )
+    result = await session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def withdraw(session: AsyncSession, *, author: str, ticket_id: int, why: str) -> int:
+    """Messages by ``author`` about ``ticket_id`` not delivered yet (pending, or held for the
+    citizen's reply window) are not sent any more; returns how many."""
+    written = select(col(Message.id)).where(
+        col(Message.author) == author, col(Message.ticket_id) == ticket_id
+    )
+    statement = (
+        update(CitizenPush)
+        .where(col(CitizenPush.status).in_([PushStatus.PENDING, PushStatus.HELD]))
+        .where(col(CitizenPush.message_id).in_(written))
+        .values(status=PushStatus.DEAD, last_error=why[:500])
     )
     result = await session.execute(statement)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
