@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from hotline.storage.types import UTCDateTime, utcnow
@@ -24,6 +24,19 @@ class TicketStatus(StrEnum):
 
 
 class Ticket(SQLModel, table=True):
+    # A city keeps years of tickets; each query a request or a supervisor makes must find its
+    # rows without reading them all (bench/ticket_scale.py, 1,000,000 tickets):
+    __table_args__ = (
+        # queues by status, oldest first (the triage queue, a unit's open tickets)
+        Index("ix_ticket_status_created", "status", "created_at"),
+        # reports and trends over a period, Open311's date filters
+        Index("ix_ticket_created_at", "created_at"),
+        # the duplicate search on every new ticket: its subcategory's recent tickets
+        Index("ix_ticket_subcategory_created", "subcategory_code", "created_at"),
+        # the live desk's "other tickets that give this phone number"
+        Index("ix_ticket_contact_phone", "contact_phone"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
@@ -44,7 +57,7 @@ class Ticket(SQLModel, table=True):
     contact_phone: str | None = Field(default=None, max_length=32)
     urgency: str = Field(default="normal", max_length=16)
     emergency: str | None = Field(default=None, max_length=8)
-    status: TicketStatus = Field(default=TicketStatus.TRIAGE, sa_type=String(16), index=True)
+    status: TicketStatus = Field(default=TicketStatus.TRIAGE, sa_type=String(16))
     category_code: str | None = Field(default=None, max_length=16)
     subcategory_code: str | None = Field(default=None, max_length=16)
     #: "model:<version>" or "agent:<username>"
@@ -80,9 +93,11 @@ class TicketEvent(SQLModel, table=True):
     """One line of a ticket's history; the database refuses updates and deletes."""
 
     __tablename__ = "ticket_event"
+    #: a ticket's history, and one kind of line of it (its first 办结, whether it was reopened)
+    __table_args__ = (Index("ix_ticket_event_ticket_action", "ticket_id", "action"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     #: "citizen", "system", "model" or "<role>:<username>"
     actor: str = Field(max_length=100)
