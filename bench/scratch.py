@@ -6,7 +6,8 @@ from sqlalchemy.engine import make_url
 
 
 async def admin(url: str, statement: str) -> None:
-    """Run one statement (CREATE / DROP DATABASE) outside a transaction on ``url``'s server."""
+    """Run SQL (CREATE / DROP DATABASE, a seeding script) on ``url``'s database outside any
+    transaction, on a connection of its own without a statement timeout."""
     import asyncpg
 
     connection = await asyncpg.connect(

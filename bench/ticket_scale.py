@@ -104,20 +104,12 @@ async def seed(services: Any, url: str, tickets: int) -> None:
     async with services.database.session() as session:
         await load_units(session, env={})
         units = (await session.execute(text("SELECT count(*) FROM unit"))).scalar_one()
-    # One connection without the service's 30 s statement timeout: a million rows take longer.
-    import asyncpg
-
+    # Outside the service's pool and its 30 s statement timeout: a million rows take longer.
     numbers = {"tickets": tickets, "citizens": max(tickets // 3, 1), "units": units}
     sql = SEED
     for key, value in numbers.items():
         sql = sql.replace(f":{key}", str(int(value)))
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+    await admin(url, sql)
 
 
 async def timed(repeat: int, work: Callable[[int], Awaitable[Any]]) -> list[float]:

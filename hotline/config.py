@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hotline.channels.email.config import EmailConfig, no_starttls_key
+from hotline.channels.email.config import EmailConfig, SmtpLogin
 from hotline.channels.open311.config import Open311Config
 from hotline.channels.telegram.config import TelegramConfig
 from hotline.channels.twilio.config import TwilioConfig
@@ -128,23 +128,13 @@ class RoutingConfig(_Section):
     areas_geojson: str = ""
 
 
-class SmtpConfig(_Section):
+class SmtpConfig(SmtpLogin):
     host: str = "127.0.0.1"
     port: int = Field(25, ge=1, le=65535)
     #: the From address of dispatch e-mails
     sender: str = "12345@hotline.invalid"
-    username: str = ""
-    password: str = ""
     #: ``plain`` (a relay on this host), ``starttls`` (upgrade, 587/25) or ``tls`` (465)
     security: Security = "plain"
-    #: CA certificates (PEM) to trust for the server; empty: the system's
-    ca_file: str = ""
-    timeout_seconds: float = Field(10.0, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return no_starttls_key(data)
 
 
 class DispatchConfig(_Section):

@@ -58,16 +58,12 @@ def no_starttls_key(data: Any) -> Any:
     return data
 
 
-class EmailSmtpConfig(_Section):
-    """The server our replies are sent through; an empty host means ``dispatch.smtp``'s."""
+class SmtpLogin(_Section):
+    """What sending through an SMTP server needs besides where it is: the login, how the
+    connection is protected and how long to wait (``dispatch.smtp`` and this channel's)."""
 
-    host: str = ""
-    #: 587 for ``starttls``, 465 for ``tls``
-    port: int = Field(587, ge=1, le=65535)
     username: str = ""
     password: str = ""
-    #: ``starttls`` (upgrade on 587), ``tls`` (implicit TLS, 465) or ``plain`` (local relays)
-    security: Security = "starttls"
     #: CA certificates (PEM) to trust for the server; empty: the system's
     ca_file: str = ""
     timeout_seconds: float = Field(10.0, gt=0)
@@ -76,6 +72,16 @@ class EmailSmtpConfig(_Section):
     @classmethod
     def _renamed(cls, data: Any) -> Any:
         return no_starttls_key(data)
+
+
+class EmailSmtpConfig(SmtpLogin):
+    """The server our replies are sent through; an empty host means ``dispatch.smtp``'s."""
+
+    host: str = ""
+    #: 587 for ``starttls``, 465 for ``tls``
+    port: int = Field(587, ge=1, le=65535)
+    #: ``starttls`` (upgrade on 587), ``tls`` (implicit TLS, 465) or ``plain`` (local relays)
+    security: Security = "starttls"
 
 
 class EmailConfig(_Section):
