@@ -27,8 +27,9 @@ class Ticket(SQLModel, table=True):
     # A city keeps years of tickets; each query a request or a supervisor makes must find its
     # rows without reading them all (bench/ticket_scale.py, 1,000,000 tickets):
     __table_args__ = (
-        # queues by status, oldest first (the triage queue, a unit's open tickets)
+        # queues by status, oldest first (the triage queue); a unit's own queues
         Index("ix_ticket_status_created", "status", "created_at"),
+        Index("ix_ticket_unit_status_created", "unit_id", "status", "created_at"),
         # reports and trends over a period, Open311's date filters
         Index("ix_ticket_created_at", "created_at"),
         # the duplicate search on every new ticket: its subcategory's recent tickets
@@ -66,7 +67,7 @@ class Ticket(SQLModel, table=True):
     suggestions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
     due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     #: when to warn the unit that the due time is near (预警)
     warn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

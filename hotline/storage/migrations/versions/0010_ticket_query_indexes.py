@@ -24,6 +24,10 @@ def upgrade() -> None:
     """Upgrade schema."""
     op.drop_index('ix_ticket_status', table_name='ticket')
     op.create_index('ix_ticket_status_created', 'ticket', ['status', 'created_at'])
+    op.drop_index('ix_ticket_unit_id', table_name='ticket')
+    op.create_index(
+        'ix_ticket_unit_status_created', 'ticket', ['unit_id', 'status', 'created_at']
+    )
     op.create_index('ix_ticket_created_at', 'ticket', ['created_at'])
     op.create_index('ix_ticket_subcategory_created', 'ticket', ['subcategory_code', 'created_at'])
     op.create_index('ix_ticket_contact_phone', 'ticket', ['contact_phone'])
@@ -40,5 +44,7 @@ def downgrade() -> None:
     op.drop_index('ix_ticket_contact_phone', table_name='ticket')
     op.drop_index('ix_ticket_subcategory_created', table_name='ticket')
     op.drop_index('ix_ticket_created_at', table_name='ticket')
+    op.drop_index('ix_ticket_unit_status_created', table_name='ticket')
+    op.create_index('ix_ticket_unit_id', 'ticket', ['unit_id'])
     op.drop_index('ix_ticket_status_created', table_name='ticket')
     op.create_index('ix_ticket_status', 'ticket', ['status'])
