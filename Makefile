@@ -25,9 +25,12 @@ $(DATA)/app-api-key:
 	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > $@
 	chmod 600 $@
 
-# The classifier the server loads at start; trained once (a few minutes), again by `make model`.
+# The classifier the server loads at start; trained once (a few minutes), again by `make model`,
+# and again when the packaged training data or the artifact format changes.
 MODEL := $(DATA)/models/classifier
-$(MODEL)/manifest.json: | $(STAMP)
+MODEL_INPUTS := hotline/classifier/artifact.py hotline/classifier/data/taxonomy.yml \
+	$(wildcard hotline/classifier/data/utterances/*.csv hotline/classifier/data/emergency/*.csv)
+$(MODEL)/manifest.json: $(MODEL_INPUTS) | $(STAMP)
 	$(BIN)/hotline classifier train --out $(MODEL)
 
 # Retrain with agents' corrections from the database (run it nightly; restart servers after).

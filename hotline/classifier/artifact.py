@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hotline.classifier.emergency_head import LINES, EmergencyHead
 from hotline.classifier.features import FeatureConfig, LexicalFeaturizer
 from hotline.classifier.heads import Blend, LinearHead
 from hotline.classifier.model import ModelInfo, TextClassifier
@@ -28,7 +29,8 @@ from hotline.encoders.base import Encoder
 from hotline.errors import ModelError
 
 FORMAT = "hotline-text-classifier"
-FORMAT_VERSION = 1
+#: 2: the emergency head (``emergency_coef``, ``emergency_intercept``) joined the arrays
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 
@@ -46,6 +48,9 @@ def write_artifact(model: TextClassifier, path: Path) -> None:
     if parts.embedding is not None:
         arrays["embedding_coef"] = parts.embedding.coef
         arrays["embedding_intercept"] = parts.embedding.intercept
+    if parts.emergency is not None:
+        arrays["emergency_coef"] = parts.emergency.head.coef
+        arrays["emergency_intercept"] = parts.emergency.head.intercept
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -75,6 +80,7 @@ def _manifest(model: TextClassifier, arrays_sha256: str) -> dict[str, Any]:
             "dim": info.encoder_dim,
             "max_chars": model.parts.encoder_max_chars,
         },
+        "emergency": None if model.parts.emergency is None else {"lines": list(LINES)},
         "taxonomy_version": info.taxonomy_version,
         "data_hash": info.data_hash,
         "created_at": info.created_at,
@@ -181,8 +187,10 @@ def _parts(manifest: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Fit
     )
     lexical = LinearHead(arrays["lexical_coef"], arrays["lexical_intercept"])
     embedding = None
+    embedding_dim = None
     if manifest.get("encoder") is not None:
         embedding = LinearHead(arrays["embedding_coef"], arrays["embedding_intercept"])
+        embedding_dim = embedding.coef.shape[1]
     blend = Blend(arrays["blend_weights"], arrays["blend_bias"])
     expected = (len(labels), featurizer.n_features)
     if lexical.coef.shape != expected or blend.bias.shape != (len(labels),):
@@ -190,7 +198,24 @@ def _parts(manifest: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Fit
     max_chars = 0
     if manifest.get("encoder") is not None:
         max_chars = int(manifest["encoder"]["max_chars"])
-    return FittedParts(labels, featurizer, lexical, embedding, blend, max_chars)
+    emergency = _emergency_head(manifest, arrays, featurizer.n_features + (embedding_dim or 0))
+    return FittedParts(labels, featurizer, lexical, embedding, blend, max_chars, emergency)
+
+
+def _emergency_head(
+    manifest: dict[str, Any], arrays: dict[str, npt.NDArray[Any]], n_inputs: int
+) -> EmergencyHead | None:
+    recorded = manifest.get("emergency")
+    if recorded is None:
+        return None
+    if list(recorded["lines"]) != list(LINES):
+        raise ValueError(f"emergency lines {recorded['lines']}, this code knows {list(LINES)}")
+    head = LinearHead(arrays["emergency_coef"], arrays["emergency_intercept"])
+    if head.coef.shape != (len(LINES), n_inputs):
+        raise ValueError(
+            f"emergency head shape {head.coef.shape}, expected {(len(LINES), n_inputs)}"
+        )
+    return EmergencyHead(head)
 
 
 def _sha256(path: Path) -> str:

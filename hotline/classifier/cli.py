@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hotline.classifier.csvdata import read_feedback, read_labelled_csv, read_mapping
+from hotline.classifier.emergency_head import EmergencyExample
 from hotline.classifier.metrics import EvalReport, format_report
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.classifier.utterances import Utterance
@@ -86,7 +87,10 @@ def classifier() -> None:
 @click.option(
     "--data-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="directory with taxonomy.yml and utterances/*.csv (default: the packaged data)",
+    help=(
+        "directory with taxonomy.yml, utterances/*.csv and optionally emergency/*.csv "
+        "(default: the packaged data)"
+    ),
 )
 @click.option(
     "--feedback",
@@ -109,11 +113,13 @@ def train(
     corrections = read_feedback(feedback) if feedback else []
     try:
         taxonomy, utterances = _training_data(data_dir)
+        emergencies = _emergency_examples(data_dir)
         encoder = _encoder(encoder_backend, encoder_model)
         model = train_taxonomy_model(
             taxonomy=taxonomy,
             utterances=utterances,
             feedback=corrections,
+            emergencies=emergencies,
             encoder=encoder,
             progress=_say,
         )
@@ -133,6 +139,15 @@ def _training_data(data_dir: Path | None) -> tuple[Taxonomy, list[Utterance]]:
     # a site's own taxonomy need not have the reference 27/266 shape
     taxonomy = load_taxonomy(data_dir / "taxonomy.yml", expected_counts=None)
     return taxonomy, load_utterances(data_dir / "utterances", taxonomy=taxonomy)
+
+
+def _emergency_examples(data_dir: Path | None) -> list[EmergencyExample]:
+    """A site's own ``emergency/*.csv`` when its data directory has them, else the packaged."""
+    from hotline.classifier.emergency_head import load_emergency_examples
+
+    if data_dir is not None and (data_dir / "emergency").is_dir():
+        return load_emergency_examples(data_dir / "emergency")
+    return load_emergency_examples()
 
 
 @classifier.command("eval")

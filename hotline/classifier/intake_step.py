@@ -15,24 +15,6 @@ from hotline.intake.steps import ClassificationResult, ClassifierStep, NoClassif
 
 log = logging.getLogger(__name__)
 
-#: emergency subcategories of the taxonomy and the line they are handed to (两线联动)
-EMERGENCY_LINES = {
-    "2601": "110",
-    "2602": "119",
-    "2603": "120",
-    "2604": "122",
-    "2605": "119",
-    "2606": "119",
-    "2607": "110",
-    "2608": "110",
-}
-#: the model's say suffices to refer when the emergency subcategories together reach this
-#: probability: recall first, as for the rules. On the emergency sets of ``bench/data`` (held out
-#: from the model's training) the summed probability at 0.3 catches 68 % of emergencies against
-#: 56 % for the top subcategory at 0.5, and flags 1 of 11,529 real message-board posts
-#: (``bench/intake_emergency_eval.py``).
-EMERGENCY_MASS = 0.3
-
 
 class TaxonomyClassifierStep:
     """Suggests subcategories (with their categories) for a citizen's request."""
@@ -42,6 +24,11 @@ class TaxonomyClassifierStep:
         self._taxonomy = taxonomy
         self._top_k = top_k
         self.version = f"{model.info.created_at}#{model.info.data_hash[:8]}"
+
+    @property
+    def model(self) -> TextClassifier:
+        """The loaded classifier."""
+        return self._model
 
     async def classify(self, text: str) -> ClassificationResult:
         everything = len(self._model.labels)
@@ -65,15 +52,8 @@ class TaxonomyClassifierStep:
 
 
 def emergency_line(prediction: Prediction) -> str | None:
-    """The line to refer to when the emergency subcategories together are likely enough.
-
-    Summed, because an emergency the model cannot place ("fire or explosion?") spreads its
-    probability over several of them; the line is that of the likeliest one.
-    """
-    emergencies = [s for s in prediction.suggestions if s.label in EMERGENCY_LINES]
-    if not emergencies or sum(s.score for s in emergencies) < EMERGENCY_MASS:
-        return None
-    return EMERGENCY_LINES[emergencies[0].label]
+    """The line the model refers to (its emergency head; see ``emergency_head``), or None."""
+    return None if prediction.emergency is None else prediction.emergency.line
 
 
 def load_classifier_step(

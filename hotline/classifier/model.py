@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
+from hotline.classifier.emergency_head import EmergencyCall, call
 from hotline.classifier.heads import FloatArray
 from hotline.classifier.training import FittedParts, Progress, TrainConfig, fit_parts
 from hotline.encoders.base import Encoder
@@ -35,6 +37,8 @@ class Prediction:
 
     suggestions: tuple[Suggestion, ...]
     confident: bool
+    #: the emergency head's reading; None for a model without one (see ``emergency_head``)
+    emergency: EmergencyCall | None = None
 
     @property
     def top(self) -> Suggestion:
@@ -138,10 +142,24 @@ class TextClassifier:
         """
         if not texts:
             return np.zeros((0, len(self.labels)))
-        scores = [self.parts.lexical.scores(self.parts.featurizer.transform(texts))]
-        if self.encoder is not None and self.parts.embedding is not None:
-            if vectors is None:
-                vectors = embed(self.encoder, texts, self.parts.encoder_max_chars)
+        return self._blend(*self.evidence(texts, vectors=vectors))
+
+    def evidence(
+        self, texts: Sequence[str], *, vectors: npt.NDArray[np.floating[Any]] | None = None
+    ) -> tuple[sp.csr_matrix, npt.NDArray[np.floating[Any]] | None]:
+        """The texts' lexical features and (with an encoder) sentence vectors."""
+        lexical = self.parts.featurizer.transform(texts)
+        if self.encoder is None or self.parts.embedding is None:
+            return lexical, None
+        if vectors is None:
+            vectors = embed(self.encoder, texts, self.parts.encoder_max_chars)
+        return lexical, vectors
+
+    def _blend(
+        self, lexical: sp.csr_matrix, vectors: npt.NDArray[np.floating[Any]] | None
+    ) -> FloatArray:
+        scores = [self.parts.lexical.scores(lexical)]
+        if vectors is not None and self.parts.embedding is not None:
             scores.append(self.parts.embedding.scores(vectors))
         return self.parts.blend.probabilities(scores)
 
@@ -149,13 +167,24 @@ class TextClassifier:
         """Top-k suggestions per text; ``confident`` when the best score reaches the threshold."""
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
-        probabilities = self.probabilities(texts)
+        if not texts:
+            return []
+        lexical, vectors = self.evidence(texts)
+        probabilities = self._blend(lexical, vectors)
+        emergency = self.parts.emergency
+        lines = None if emergency is None else emergency.probabilities(lexical, vectors)
         k = min(top_k, len(self.labels))
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         predictions = []
-        for row, indices in zip(probabilities, order, strict=True):
+        for n, (row, indices) in enumerate(zip(probabilities, order, strict=True)):
             suggestions = tuple(Suggestion(self.labels[i], float(row[i])) for i in indices)
-            predictions.append(Prediction(suggestions, suggestions[0].score >= self.threshold))
+            predictions.append(
+                Prediction(
+                    suggestions,
+                    suggestions[0].score >= self.threshold,
+                    None if lines is None else call(lines[n]),
+                )
+            )
         return predictions
 
     def save(self, path: Path) -> None:

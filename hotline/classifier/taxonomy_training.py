@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from hotline.classifier.emergency_head import (
+    EXAMPLE_WEIGHT,
+    EmergencyExample,
+    EmergencyHead,
+    line_of_subcategory,
+    load_emergency_examples,
+)
 from hotline.classifier.model import TextClassifier
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.classifier.training import Progress, TrainConfig
 from hotline.classifier.utterances import Utterance
 from hotline.encoders.base import Encoder
+from hotline.nlu.normalize import Normalizer
 
 logger = logging.getLogger(__name__)
 
@@ -59,20 +67,26 @@ def train_taxonomy_model(
     taxonomy: Taxonomy,
     utterances: Sequence[Utterance],
     feedback: Sequence[tuple[str, str]] = (),
+    emergencies: Sequence[EmergencyExample] | None = None,
     encoder: Encoder | None,
     progress: Progress | None = None,
     config: TrainConfig | None = None,
 ) -> TextClassifier:
-    """Train on every subcategory of ``taxonomy``; the artifact records the taxonomy version."""
+    """Train on every subcategory of ``taxonomy``; the artifact records the taxonomy version.
+
+    ``emergencies`` teach the emergency head beside the utterances (default: the packaged
+    examples).
+    """
     report = progress or (lambda _message: None)
     examples = [Example(u.text, u.subcategory, 1.0) for u in utterances]
     examples += description_examples(taxonomy)
-    examples += feedback_examples(feedback, taxonomy, report)
+    corrections = feedback_examples(feedback, taxonomy, report)
+    examples += corrections
     report(
         f"{len(examples)} examples: {len(utterances)} utterances, "
         f"{len(taxonomy.subcategories)} subcategory descriptions, {len(feedback)} corrections"
     )
-    return TextClassifier.train(
+    model = TextClassifier.train(
         [e.text for e in examples],
         [e.subcategory for e in examples],
         sample_weight=[e.weight for e in examples],
@@ -81,3 +95,37 @@ def train_taxonomy_model(
         config=config,
         taxonomy_version=taxonomy.version,
     )
+    if emergencies is None:
+        emergencies = load_emergency_examples()
+    rows = emergency_rows(
+        [Example(u.text, u.subcategory, 1.0) for u in utterances] + corrections, emergencies
+    )
+    report(f"emergency head: {len(rows)} texts, {len(emergencies)} of them labelled examples")
+    head = fit_emergency_head(model, rows)
+    return TextClassifier(
+        replace(model.parts, emergency=head),
+        encoder=model.encoder,
+        info=model.info,
+        threshold=model.threshold,
+    )
+
+
+def emergency_rows(
+    examples: Sequence[Example], emergencies: Sequence[EmergencyExample]
+) -> list[EmergencyExample]:
+    """The emergency head's training rows: subcategory examples as their line, then the
+    labelled emergency examples, all normalised as the intake normalises what it classifies."""
+    normalise = Normalizer()
+    rows = [
+        EmergencyExample(normalise(e.text), line_of_subcategory(e.subcategory), "taxonomy")
+        for e in examples
+    ]
+    rows += [EmergencyExample(normalise(e.text), e.line, e.source) for e in emergencies]
+    return rows
+
+
+def fit_emergency_head(model: TextClassifier, rows: Sequence[EmergencyExample]) -> EmergencyHead:
+    """Fit the head on ``model``'s evidence for ``rows``; labelled examples count double."""
+    lexical, vectors = model.evidence([row.text for row in rows])
+    weights = [1.0 if row.source == "taxonomy" else EXAMPLE_WEIGHT for row in rows]
+    return EmergencyHead.fit(lexical, vectors, [row.line for row in rows], weights)

@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeClassifier
 from sklearn.svm import LinearSVC
 
+from hotline.classifier.emergency_head import EmergencyHead
 from hotline.classifier.features import FeatureConfig, LexicalFeaturizer
 from hotline.classifier.heads import Blend, FloatArray, LinearHead
 from hotline.classifier.nbsvm import fit_nbsvm
@@ -68,6 +69,8 @@ class FittedParts:
     blend: Blend
     #: how many leading characters of a text the encoder sees
     encoder_max_chars: int
+    #: live-emergency reading (taxonomy models only; see :mod:`hotline.classifier.emergency_head`)
+    emergency: EmergencyHead | None = None
 
 
 def stratified_folds(targets: npt.NDArray[np.int64], k: int, seed: int) -> npt.NDArray[np.int64]:

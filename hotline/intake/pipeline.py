@@ -331,9 +331,7 @@ class IntakePipeline:
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
             # Two independent signals, the rules and the model: either one refers.
-            if emergency == "none" and (
-                line := model_emergency(classification, str(analysis.request_type))
-            ):
+            if emergency == "none" and (line := model_emergency(classification)):
                 emergency = line
             knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)

@@ -41,16 +41,14 @@ class ClassificationResult:
         return self.suggestions[0] if self.suggestions else None
 
 
-#: the model reads enquiries and complaints *about* emergency services as emergencies
-#: ("救护车收费太贵"), so only a plea for help (or an unmarked message) may trigger on it alone
-_MODEL_EMERGENCY_TYPES = {"求助", "其他"}
+def model_emergency(result: ClassificationResult | None) -> str | None:
+    """The line the model alone refers a message to (the intake's second signal), or None.
 
-
-def model_emergency(result: ClassificationResult | None, request_type: str) -> str | None:
-    """The line the model alone refers a message to (the intake's second signal), or None."""
-    if result is None or request_type not in _MODEL_EMERGENCY_TYPES:
-        return None
-    return result.emergency
+    Not gated by request type: the classifier's emergency head learnt enquiries and complaints
+    *about* emergency services ("救护车收费太贵") as hard negatives, and a gate on the rules'
+    request type cost recall (``bench/emergency_head_loso.py``).
+    """
+    return None if result is None else result.emergency
 
 
 class ClassifierStep(Protocol):

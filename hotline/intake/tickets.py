@@ -166,7 +166,7 @@ class TicketFactory:
         """A ticket that reads like an emergency (rules, else the model) is flagged for
         supervisors: a letter or a form cannot be transferred to 110/119/120/122 the way a call
         can, so someone must act on it now. It is still routed like any other ticket."""
-        ticket.emergency = ticket.emergency or model_emergency(result, ticket.request_type)
+        ticket.emergency = ticket.emergency or model_emergency(result)
         if ticket.emergency is None:
             return
         ticket.urgency = "critical"

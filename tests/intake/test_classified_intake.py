@@ -20,7 +20,9 @@ from hotline.storage.repos import units
 from tests.conftest import make_config
 from tests.nlu.emergency_cases import NEGATIVES
 
-HARD_NEGATIVES = NEGATIVES[:10]  # the issue's own examples come first
+#: the issue's own examples come first; then enquiries about emergency services, which the
+#: model's emergency head must leave alone without a request-type gate
+HARD_NEGATIVES = [*NEGATIVES[:10], "想咨询一下溺水急救培训怎么报名", "报警回执怎么开"]
 
 
 @pytest.fixture
@@ -86,7 +88,7 @@ class ModelOnly:
         return ClassificationResult(tuple(suggestions), True, "test", False, self.line)
 
 
-async def test_the_model_refers_what_the_rules_miss_but_not_enquiries(
+async def test_the_model_refers_what_the_rules_miss(
     config: Config, analyzer: Any, encoder: Any
 ) -> None:
     services = build_services(
@@ -95,10 +97,6 @@ async def test_the_model_refers_what_the_rules_miss_but_not_enquiries(
     async with running_services(services):
         plea = await services.pipeline.submit(message("河边有个小孩掉水里了", "p1"))
         assert plea.replies[0].action == "transfer:110"
-        enquiry = await services.pipeline.submit(
-            message("想咨询一下溺水急救培训怎么报名", "p2", "c2")
-        )
-        assert all(reply.action is None for reply in enquiry.replies)
 
 
 async def test_a_letter_the_model_reads_as_an_emergency_is_flagged(
@@ -119,14 +117,6 @@ async def test_a_letter_the_model_reads_as_an_emergency_is_flagged(
         async with services.database.read() as session:
             ticket = await ticket_repo.by_number(session, number=result.ticket.number)
         assert (ticket.emergency, ticket.urgency) == ("110", "critical")
-        # An enquiry is never flagged on the model's word alone.
-        enquiry = InboundMessage(
-            channel="letter", sender="13900139000", external_id="l2", text="报警回执怎么开"
-        )
-        asked = await services.pipeline.submit_letter(
-            enquiry, TicketRequest(description=enquiry.text, request_type="咨询")
-        )
-        assert asked.replies[0].action is None
 
 
 async def _street_lamp_ticket(services: Services) -> Ticket:

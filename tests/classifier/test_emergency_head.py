@@ -1,0 +1,139 @@
+"""The classifier's emergency head: its labelled examples, its reading, and its artifact."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from hotline.classifier.artifact import read_artifact
+from hotline.classifier.emergency_head import (
+    LINES,
+    REFERRAL_PROBABILITY,
+    EmergencyHead,
+    call,
+    line_of_subcategory,
+    load_emergency_examples,
+    read_emergency_file,
+)
+from hotline.classifier.model import TextClassifier
+from hotline.classifier.taxonomy import load_taxonomy
+from hotline.errors import ConfigError, ModelError
+from tests.nlu.emergency_cases import NEGATIVES
+
+
+def test_the_packaged_examples_cover_every_line_and_hard_negatives() -> None:
+    examples = load_emergency_examples()
+    by_line = {line: sum(e.line == line for e in examples) for line in LINES}
+    assert len(examples) >= 500
+    assert all(count >= 25 for count in by_line.values()), by_line
+    assert by_line["none"] >= 200
+    for source in {e.source for e in examples}:
+        lines = {e.line for e in examples if e.source == source}
+        assert "none" in lines, source
+        assert len(lines) > 1, source
+
+
+def test_every_emergency_line_of_the_taxonomy_is_a_line_of_the_head() -> None:
+    taxonomy = load_taxonomy()
+    emergencies = {s.code for s in taxonomy.subcategories if line_of_subcategory(s.code) != "none"}
+    assert emergencies == {f"260{n}" for n in range(1, 9)}
+    assert {line_of_subcategory(code) for code in emergencies} == set(LINES) - {"none"}
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("楼道着火了,911,x", "sets.csv:2: expected '911' is not one of none, 110"),
+        (" ,119,x", "sets.csv:2: empty text"),
+    ],
+)
+def test_a_bad_example_file_names_its_line(tmp_path: Path, row: str, message: str) -> None:
+    path = tmp_path / "sets.csv"
+    path.write_text(f"text,expected,note\n{row}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        read_emergency_file(path)
+
+
+def test_an_empty_example_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no emergency example files"):
+        load_emergency_examples(tmp_path)
+
+
+def test_the_referral_probability_is_reached_not_exceeded() -> None:
+    at = np.array([1 - REFERRAL_PROBABILITY, 0.05, 0.1, REFERRAL_PROBABILITY - 0.15, 0.0])
+    assert call(at).line == "120"
+    assert call(at).probability == pytest.approx(REFERRAL_PROBABILITY)
+    below = np.array([1 - REFERRAL_PROBABILITY + 0.01, 0.0, REFERRAL_PROBABILITY - 0.01, 0, 0])
+    assert call(below).line is None
+
+
+def test_the_line_is_the_likeliest_even_when_split() -> None:
+    # No line alone is likely; together they are: refer to the likeliest one.
+    assert call(np.array([0.55, 0.1, 0.2, 0.15, 0.0])).line == "119"
+
+
+def test_a_head_fit_on_toy_evidence_reads_new_rows() -> None:
+    # Three features: "fire words", "medical words", "enquiry words".
+    lexical = sp.csr_matrix(
+        np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1], [1, 0, 1]])
+    )
+    lines = ["119", "119", "120", "120", "none", "none", "none"]
+    head = EmergencyHead.fit(lexical, None, lines, [1.0] * len(lines))
+    calls = head.calls(sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])), None)
+    assert [c.line for c in calls] == ["119", "120", None]
+    assert head.probabilities(lexical, None).sum(axis=1) == pytest.approx(np.ones(len(lines)))
+
+
+def test_a_head_needs_known_lines() -> None:
+    with pytest.raises(ValueError, match="unknown lines"):
+        EmergencyHead.fit(sp.csr_matrix(np.eye(2)), None, ["119", "999"], [1.0, 1.0])
+
+
+@pytest.fixture(scope="module")
+def shipped_like(small_classifier: Path) -> TextClassifier:
+    """The session's taxonomy model (words only), trained with the packaged examples."""
+    return read_artifact(small_classifier, encoder=None, expected_taxonomy_version=None)
+
+
+def test_a_taxonomy_model_carries_the_head_through_its_artifact(
+    shipped_like: TextClassifier, small_classifier: Path
+) -> None:
+    manifest = json.loads((small_classifier / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["emergency"] == {"lines": list(LINES)}
+    assert shipped_like.parts.emergency is not None
+    (fire,) = shipped_like.predict(["救命啊 楼下仓库烧起来了 火很大 烟都冲到三楼了"])
+    assert fire.emergency is not None
+    assert fire.emergency.line == "119"
+
+
+@pytest.mark.parametrize("text", NEGATIVES[:20])
+def test_the_head_leaves_hard_negatives_alone(shipped_like: TextClassifier, text: str) -> None:
+    (prediction,) = shipped_like.predict([text])
+    assert prediction.emergency is not None
+    assert prediction.emergency.line is None
+
+
+def test_a_model_trained_on_other_labels_has_no_head() -> None:
+    texts = ["停水了", "没有水", "公交晚点", "公交不来"]
+    model = TextClassifier.train(texts, ["w", "w", "b", "b"], encoder=None)
+    (prediction,) = model.predict(["又停水了"])
+    assert model.parts.emergency is None
+    assert prediction.emergency is None
+
+
+def test_an_artifact_with_a_misshapen_head_is_refused(
+    small_classifier: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "classifier"
+    shutil.copytree(small_classifier, copy)
+    manifest_path = copy / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["emergency"] = {"lines": ["none", "110", "119"]}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelError, match="emergency lines"):
+        read_artifact(copy, encoder=None, expected_taxonomy_version=None)
