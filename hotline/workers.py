@@ -7,8 +7,11 @@ puts them beside the pipeline, ``hotline worker`` runs them on their own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from hotline.callbacks.setup import settings_from as callback_settings
+from hotline.channels.held import HoldPolicy
 from hotline.channels.push import Pusher, PushWorker
 from hotline.config import Config, SmtpConfig
 from hotline.intake.handoff import CallBridge
@@ -99,7 +102,12 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
         from hotline.channels.email.outgoing import EmailPusher
 
         pushers["email"] = EmailPusher(database, _postman(config))
-    return PushWorker(database, pushers, worker_settings(config)) if pushers else None
+    if not pushers:
+        return None
+    hold = HoldPolicy(
+        max_hold=timedelta(days=wechat.max_hold_days), reach=callback_settings(config)
+    )
+    return PushWorker(database, pushers, worker_settings(config), hold=hold)
 
 
 def push_channels(config: Config) -> frozenset[str]:

@@ -57,6 +57,7 @@ def test_environment_overrides_the_file() -> None:
         ({"server": {"port": 70000}}, r"server\.port: .*65535"),
         ({"server": {"prot": 1}}, r"server\.prot: .*not permitted"),
         ({"logging": {"level": "LOUD"}}, r"logging\.level: "),
+        ({"channels": {"wechat": {"max_hold_days": 0}}}, r"channels\.wechat\.max_hold_days: .*0"),
         ([1, 2], r"must be a mapping"),
     ],
 )

@@ -12,7 +12,7 @@ channel runs: the question opens a mail thread whose answer the mailbox intake r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from hotline.callbacks.settings import CallbackSettings
 from hotline.intake import duplicates
+from hotline.intake.records import CHANNEL_CONTACT_KINDS
 from hotline.nlu.masking import mask_phone
 from hotline.storage.models import (
     CallbackStatus,
@@ -29,7 +30,7 @@ from hotline.storage.models import (
     SatisfactionCallback,
     Ticket,
 )
-from hotline.storage.repos import citizens
+from hotline.storage.repos import citizens, conversations
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
@@ -98,6 +99,27 @@ async def _mail(session: AsyncSession, ticket: Ticket, reach: Reach) -> dict[str
         session, citizen_id=ticket.citizen_id, kind=ContactKind.EMAIL
     )
     return {"method": MESSAGE, "channel": MAIL_CHANNEL, "address": address} if address else None
+
+
+async def conversation_on(
+    session: AsyncSession, ticket: Ticket, route: dict[str, Any], *, idle_after: timedelta
+) -> str:
+    """The conversation a message ``route`` writes into: the citizen's own chat, their thread
+    on the route's channel (an SMS thread) active within ``idle_after``, or a new one."""
+    if route.get("conversation_id"):
+        return str(route["conversation_id"])
+    channel, address = route["channel"], route["address"]
+    found = await conversations.current(
+        session, channel=channel, address=address, idle_after=idle_after
+    )
+    if found is not None:
+        return found.id
+    kind = CHANNEL_CONTACT_KINDS[channel]
+    await citizens.add_contact(session, citizen_id=ticket.citizen_id, kind=kind, value=address)
+    started = await conversations.start(
+        session, citizen_id=ticket.citizen_id, channel=channel, address=address
+    )
+    return started.id
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:

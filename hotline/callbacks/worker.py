@@ -27,12 +27,10 @@ from hotline.callbacks import plan, wording
 from hotline.callbacks.answers import Answering, withdraw_question
 from hotline.callbacks.settings import CallbackSettings
 from hotline.errors import StorageUnavailable
-from hotline.intake.records import CHANNEL_CONTACT_KINDS
 from hotline.intake.ticket_actions import HANDLED
 from hotline.storage.db import Database
 from hotline.storage.leases import Lease
 from hotline.storage.models import CallbackStatus, Message, SatisfactionCallback, Ticket
-from hotline.storage.repos import citizens, conversations
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 
@@ -148,8 +146,8 @@ class CallbackWorker(BackgroundLoop):
                 return
             reporter = await session.get(Ticket, callback.ticket_id)
             assert reporter is not None
-            conversation_id = route.get("conversation_id") or await self._conversation(
-                session, reporter, route
+            conversation_id = await plan.conversation_on(
+                session, reporter, route, idle_after=self.settings.answer_window
             )
             message = await self.writer.write_to_citizen(
                 session,
@@ -203,23 +201,6 @@ class CallbackWorker(BackgroundLoop):
         await withdraw_question(session, callback)
         report.cancelled += 1
         return False
-
-    async def _conversation(
-        self, session: AsyncSession, ticket: Ticket, route: dict[str, Any]
-    ) -> str:
-        """The citizen's conversation on the route's channel (an SMS thread), or a new one."""
-        channel, address = route["channel"], route["address"]
-        found = await conversations.current(
-            session, channel=channel, address=address, idle_after=self.settings.answer_window
-        )
-        if found is not None:
-            return found.id
-        kind = CHANNEL_CONTACT_KINDS[channel]
-        await citizens.add_contact(session, citizen_id=ticket.citizen_id, kind=kind, value=address)
-        started = await conversations.start(
-            session, citizen_id=ticket.citizen_id, channel=channel, address=address
-        )
-        return started.id
 
     async def _awaiting(
         self,

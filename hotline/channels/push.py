@@ -14,7 +14,10 @@ and a resolution or a satisfaction callback usually comes later. Such a row is *
 (:class:`WaitForCitizen`) instead of lost: the citizen's next message makes it due again
 (:func:`hotline.storage.repos.pushes.release_held`), and a pusher that can (a
 :class:`NoticePusher`, WeChat's template message) tells the citizen once that a message waits
-for them.
+for them: the worker that wins the citizen's claim
+(:func:`hotline.storage.repos.pushes.claim_notice`) tells them, however many hold messages for
+them at once. A message held longer than :attr:`HoldPolicy.max_hold` is out of date and expired
+instead (:mod:`hotline.channels.held`).
 """
 
 from __future__ import annotations
@@ -23,17 +26,20 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.background import BackgroundLoop
+from hotline.channels import held as held_rows
+from hotline.channels.held import HoldPolicy
 from hotline.errors import StorageUnavailable
 from hotline.routing.worker import WorkerSettings, backoff, worker_name
 from hotline.storage.db import Database
 from hotline.storage.leases import Lease
 from hotline.storage.models import CitizenPush, Message, PushStatus
+from hotline.storage.repos import pushes
 from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +91,10 @@ class PushReport:
     dead: int = 0
     held: int = 0
     notified: int = 0
+    #: held too long: never delivered
+    expired: int = 0
+    #: of those, resolutions written again on another way to the citizen
+    rerouted: int = 0
 
 
 class PushWorker(BackgroundLoop):
@@ -98,14 +108,17 @@ class PushWorker(BackgroundLoop):
         pushers: Mapping[str, Pusher],
         settings: WorkerSettings | None = None,
         *,
+        hold: HoldPolicy | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__()
         self.database = database
         self.pushers = dict(pushers)
         self.settings = settings or WorkerSettings()
+        self.hold = hold or HoldPolicy()
         self.name = name or worker_name()
         self._lease = Lease(CitizenPush, self.name, self.settings.lease_seconds)
+        self._next_sweep: datetime | None = None
 
     @property
     def batch_size(self) -> int:
@@ -113,8 +126,10 @@ class PushWorker(BackgroundLoop):
         return min(self.settings.batch_size, self.settings.concurrency)
 
     async def run_once(self) -> PushReport:
+        report = PushReport()
+        await self._expire(report)
         claimed = await self._claim()
-        report = PushReport(claimed=len(claimed))
+        report.claimed = len(claimed)
         outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in claimed))
         if claimed:
             held = await self._settle(
@@ -124,6 +139,22 @@ class PushWorker(BackgroundLoop):
         if report.failed or report.dead:
             log.warning("push.failures failed=%d dead=%d", report.failed, report.dead)
         return report
+
+    async def _expire(self, report: PushReport) -> None:
+        """Every ``sweep_seconds``: end what was held too long (a resolution goes another way,
+        and is pushed in this same round)."""
+        now = utcnow()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        self._next_sweep = now + timedelta(seconds=self.settings.sweep_seconds)
+        async with self.database.session() as session:
+            report.expired, report.rerouted = await held_rows.expire(
+                session,
+                policy=self.hold,
+                channels=frozenset(self.pushers),
+                now=now,
+                limit=self.settings.sweep_batch,
+            )
 
     async def _attempt(self, push: CitizenPush, text: str) -> PushFailed | None:
         pusher = self.pushers.get(push.channel)
@@ -162,15 +193,19 @@ class PushWorker(BackgroundLoop):
     async def _settle(
         self, outcomes: list[tuple[CitizenPush, PushFailed | None]], report: PushReport
     ) -> list[CitizenPush]:
-        """Store the outcomes; returns the rows newly held for citizens not yet told so."""
-        now, to_notify = utcnow(), []
+        """Store the outcomes; returns the rows newly held."""
+        now, held = utcnow(), []
         async with self.database.session() as session:
             for push, failure in outcomes:
                 values: dict[str, object] = {}
                 if failure is None:
                     values |= {"status": PushStatus.SENT, "sent_at": now, "last_error": None}
                 elif isinstance(failure, WaitForCitizen):
-                    values |= {"status": PushStatus.HELD, "last_error": str(failure)[:500]}
+                    values |= {
+                        "status": PushStatus.HELD,
+                        "last_error": str(failure)[:500],
+                        "held_until": self.hold.held_until(push),
+                    }
                 elif failure.final or push.attempts >= self.settings.max_attempts:
                     values |= {"status": PushStatus.DEAD, "last_error": str(failure)[:500]}
                 else:
@@ -182,34 +217,30 @@ class PushWorker(BackgroundLoop):
                     report.sent += 1
                 elif values.get("status") == PushStatus.HELD:
                     report.held += 1
-                    if not await self._others_held(session, push):
-                        to_notify.append(push)
+                    held.append(push)
                 elif values.get("status") == PushStatus.DEAD:
                     report.dead += 1
                 else:
                     report.failed += 1
-        return to_notify
-
-    @staticmethod
-    async def _others_held(session: AsyncSession, push: CitizenPush) -> bool:
-        """Whether the citizen already has a held message (and so was told already)."""
-        statement = (
-            select(CitizenPush.id)
-            .where(col(CitizenPush.status) == PushStatus.HELD)
-            .where(col(CitizenPush.channel) == push.channel)
-            .where(col(CitizenPush.address) == push.address)
-            .where(col(CitizenPush.id) != push.id)
-            .limit(1)
-        )
-        return (await session.execute(statement)).first() is not None
+        return held
 
     async def _notify(self, held: list[CitizenPush], report: PushReport) -> None:
         """Tell each citizen once that messages wait for them; a failed notice is only logged
-        (the messages stay held and go out when the citizen writes)."""
+        (the messages stay held and go out when the citizen writes).
+
+        The claim commits on its own, before the notice is sent: two workers that hold messages
+        for one citizen at the same moment cannot both win it, and no claim waits on a send.
+        """
         for address, channel in dict.fromkeys((p.address, p.channel) for p in held):
             pusher = self.pushers.get(channel)
             if not isinstance(pusher, NoticePusher):
                 continue
+            async with self.database.session() as session:
+                told = await pushes.claim_notice(
+                    session, channel=channel, address=address, good_for=self.hold.max_hold
+                )
+            if not told:
+                continue  # told already, by this worker or another
             try:
                 report.notified += await pusher.notify(address)
             except Exception as e:

@@ -35,8 +35,10 @@ class Outgoing:
         text: str,
         author: str,
         ticket_id: int | None = None,
+        notice: str | None = None,
     ) -> Message:
-        """Store a message to the citizen inside the caller's transaction.
+        """Store a message to the citizen inside the caller's transaction; ``notice`` says
+        what kind it is (``RESULT_NOTICE``: a resolution), kept in the message's ``meta``.
 
         Call :meth:`announce` with it once that transaction has committed, so a channel never
         pushes a message that could still be rolled back.
@@ -50,6 +52,9 @@ class Outgoing:
             author=author,
             ticket_id=ticket_id,
         )
+        if notice is not None:
+            message.meta = {"notice": notice}
+            session.add(message)
         if conversation.channel in self.push_channels:
             await pushes.enqueue(session, message=message, conversation=conversation)
         return message

@@ -36,6 +36,9 @@ ENDED = (S.CLOSED, S.CANCELLED, S.MERGED)
 HANDLED = (S.RESOLVED, S.CLOSED)
 EXTENSION_ACTIONS = ("extension_requested", "extension_approved", "extension_refused")
 RESULT_PREFIX = "【工单 {number} 办理结果】"
+#: the ``notice`` of a resolution's message to a citizen: a channel that cannot deliver it in
+#: time sends it another way (:mod:`hotline.channels.held`)
+RESULT_NOTICE = "result"
 
 
 def require_status(ticket: Ticket, action: str, *allowed: TicketStatus) -> None:

@@ -172,6 +172,7 @@ async def resolve(request: web.Request) -> web.Response:
                 text=notice.text,
                 author=f"agent:{user.username}",
                 ticket_id=notice.ticket.id,
+                notice=actions.RESULT_NOTICE,
             )
             for notice in notices
         ]

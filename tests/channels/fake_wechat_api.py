@@ -5,6 +5,7 @@ errors to answer with."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ class FakeWeChatApi:
     #: template messages sent, and the errcodes for the next ones
     templates: list[dict[str, Any]] = field(default_factory=list)
     template_script: list[int] = field(default_factory=list)
+    #: sends wait here until as many have arrived, so that two workers hear back at once
+    together: asyncio.Barrier | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -44,6 +47,8 @@ class FakeWeChatApi:
     async def _send(self, request: web.Request) -> web.Response:
         if request.query.get("access_token") != self.token or not self.token:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if self.together is not None:
+            await self.together.wait()
         if self.script:
             answer = self.script.pop(0)
             if isinstance(answer, str):

@@ -1,18 +1,29 @@
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 import hotline.storage.models  # noqa: F401
 from hotline.errors import StorageUnavailable
 from hotline.storage.db import Database
-from hotline.storage.migrate import current_revision, head_revision, upgrade
-from hotline.storage.models import Citizen, Ticket, TicketEvent
+from hotline.storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from hotline.storage.models import (
+    Citizen,
+    CitizenPush,
+    Direction,
+    HeldNotice,
+    Ticket,
+    TicketEvent,
+)
+from hotline.storage.repos import conversations
 from hotline.storage.repos import tickets as ticket_repo
-from hotline.storage.types import utcnow
+from hotline.storage.types import UTCDateTime, utcnow
 
 
 async def test_upgrade_is_idempotent_and_at_head(database: Database) -> None:
@@ -115,3 +126,60 @@ async def test_unreachable_database_raises_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable):
         await database.ping()
     await database.dispose()
+
+
+async def _migrate(database: Database, revision: str, *, down: bool = False) -> None:
+    def run(connection: Any) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_0011_gives_messages_held_before_it_a_deadline_and_their_citizens_a_notice(
+    database: Database,
+) -> None:
+    pushes = sa.table(
+        "citizen_push",
+        *(sa.column(name) for name in ("id", "message_id", "channel", "address", "status")),
+        sa.column("attempts"),
+        *(sa.column(name, UTCDateTime()) for name in ("next_attempt_at", "created_at")),
+    )
+    now = utcnow()
+    await _migrate(database, "0010", down=True)
+    try:
+        async with database.session() as session:
+            citizen = Citizen()
+            session.add(citizen)
+            await session.flush()
+            conversation = await conversations.start(
+                session, citizen_id=citizen.id or 0, channel="wechat", address="o-1"
+            )
+            rows = []
+            for n, (status, age) in enumerate([("held", 3), ("held", 1), ("sent", 9)], 1):
+                message = await conversations.add_message(
+                    session, conversation=conversation, direction=Direction.OUTBOUND,
+                    text=str(n), author="bot",
+                )  # fmt: skip
+                written = now - timedelta(days=age)
+                rows.append(
+                    {"id": n, "message_id": message.id, "channel": "wechat", "address": "o-1",
+                     "status": status, "attempts": 1, "next_attempt_at": written,
+                     "created_at": written}
+                )  # fmt: skip
+            await session.execute(pushes.insert(), rows)  # the table as 0010 left it
+    finally:
+        await upgrade(database)
+    async with database.read() as session:
+        found = (await session.execute(select(CitizenPush).order_by(col(CitizenPush.id)))).all()
+        told = (await session.execute(select(HeldNotice))).scalars().all()
+    assert [p.held_until for (p,) in found] == [
+        now - timedelta(days=3) + timedelta(days=7),
+        now - timedelta(days=1) + timedelta(days=7),
+        None,
+    ]
+    assert [(n.channel, n.address, n.told_at) for n in told] == [
+        ("wechat", "o-1", now - timedelta(days=3))
+    ]

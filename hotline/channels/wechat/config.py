@@ -42,6 +42,9 @@ class WeChatConfig(BaseModel):
             "thing2": "请在公众号内回复任意内容查看",
         }
     )
+    #: a message held this long for the citizen's next message is out of date: it is never
+    #: delivered; a resolution goes by another way that reaches them (SMS, e-mail) if any
+    max_hold_days: float = Field(7, gt=0, le=365)
     #: what a new follower (subscribe event) is told
     welcome: str = (
         "您好，这里是12345政务服务便民热线。请直接发送文字或语音描述您的诉求，"

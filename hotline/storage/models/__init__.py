@@ -25,7 +25,7 @@ from hotline.storage.models.knowledge import (
     KnowledgeVersion,
 )
 from hotline.storage.models.open311 import Open311Key
-from hotline.storage.models.push import CitizenPush, PushStatus
+from hotline.storage.models.push import CitizenPush, HeldNotice, PushStatus
 from hotline.storage.models.routing import RoutingRuleSet
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
 from hotline.storage.models.tickets import (
@@ -55,6 +55,7 @@ __all__ = [
     "DispatchStatus",
     "EntryStatus",
     "GapStatus",
+    "HeldNotice",
     "KnowledgeAnswerLog",
     "KnowledgeChange",
     "KnowledgeEntry",

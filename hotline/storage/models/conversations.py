@@ -73,7 +73,8 @@ class Message(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    #: channel rendering hints of an outbound reply (spoken text, choices, voice action)
+    #: channel rendering hints of an outbound reply (spoken text, choices, voice action), and
+    #: what kind of notice a message to a citizen is (``notice``: "result" for a resolution)
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     #: "citizen", "bot" or "agent:<username>"
     author: str = Field(max_length=100)

@@ -4,6 +4,11 @@ A channel that answers in the citizen's own request (the app, a WeChat passive r
 nothing more. What is written later (an agent's reply, the resolution 办结) must be pushed
 through the channel's API; the row is added in the transaction that stores the message, so a
 message is never stored without its push, and workers deliver it with retries.
+
+A message WeChat holds for the citizen's next message is out of date after a while: it carries
+``held_until``, after which it is expired instead of delivered
+(:mod:`hotline.channels.held`). :class:`HeldNotice` records that a citizen was told a message
+waits for them, so that one worker only tells them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ class PushStatus(StrEnum):
     #: the channel delivers only after the citizen writes again (WeChat's 48-hour reply window
     #: closed); the citizen's next message makes the row due again
     HELD = "held"
+    #: held past ``held_until``: out of date, never delivered
+    EXPIRED = "expired"
 
 
 class CitizenPush(SQLModel, table=True):
@@ -49,3 +56,17 @@ class CitizenPush(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    #: while held: when the message is out of date (its ``created_at`` plus the maximum hold)
+    held_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class HeldNotice(SQLModel, table=True):
+    """The citizen at ``address`` was told (WeChat: a template message) that messages wait for
+    them; one row per address, which only one worker can claim at a time (see
+    :func:`hotline.storage.repos.pushes.claim_notice`). Their next message removes it."""
+
+    __tablename__ = "held_notice"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    address: str = Field(primary_key=True, max_length=255)
+    told_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
