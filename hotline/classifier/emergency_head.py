@@ -12,8 +12,8 @@ learns from two sources:
 
 It is the intake's second signal beside the NLU rules (:mod:`hotline.nlu.emergency`), and it
 replaced the summed probability of the emergency subcategories: in leave-one-set-out runs over
-the eight example sets it caught 94 % of the emergencies of the set it had not seen, with 3 %
-of that set's hard negatives, where the subcategories' sum caught 66 % with 4 %
+the nine example sets it caught 93 % of the emergencies of the set it had not seen, with 3 %
+of that set's hard negatives, where the subcategories' sum caught 66 % with 5 %
 (``bench/emergency_head_loso.py``).
 """
 
@@ -50,8 +50,8 @@ EMERGENCY_LINES = {
 #: the head's classes; ``none`` first
 LINES = ("none", "110", "119", "120", "122")
 #: refer when the head gives the emergency lines together at least this probability: recall
-#: first. Chosen on the leave-one-set-out runs (0.3 / 0.4 / 0.5: 94 / 91 / 88 % caught with
-#: 3.3 / 2.1 / 1.3 % of the hard negatives).
+#: first. Chosen on the leave-one-set-out runs (nine sets, 0.2 / 0.3 / 0.4 / 0.5: 95 / 93 / 91 /
+#: 89 % caught with 3.9 / 2.8 / 1.4 / 1.4 % of the hard negatives).
 REFERRAL_PROBABILITY = 0.3
 #: a labelled example counts this many utterances
 EXAMPLE_WEIGHT = 2.0

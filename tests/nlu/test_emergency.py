@@ -100,8 +100,15 @@ def test_written_petition_that_cries_for_help_still_fires() -> None:
     assert hit.service is Emergency.FIRE
 
 
-#: the labelled sets the rules were extended with (a new set stays in bench/data until then)
-BENCH_SETS = sorted(DEFAULT_EXAMPLES_DIR.glob("emergency_*.csv"))
+#: sets the rules were not extended with after their first run: the classifier's emergency head
+#: learns from them instead (their first runs are in bench/nlu_emergency_eval.py)
+RULES_NOT_EXTENDED = {"emergency_holdout8"}
+#: the labelled sets the rules were extended with
+BENCH_SETS = sorted(
+    path
+    for path in DEFAULT_EXAMPLES_DIR.glob("emergency_*.csv")
+    if path.stem not in RULES_NOT_EXTENDED
+)
 
 
 @pytest.mark.parametrize("path", BENCH_SETS, ids=lambda p: p.stem)
