@@ -125,7 +125,13 @@ class EmergencyHead:
         self, lexical: sp.csr_matrix, vectors: npt.NDArray[np.floating[Any]] | None
     ) -> FloatArray:
         """(n, 5) probabilities, columns in :data:`LINES` order."""
-        return np.asarray(softmax(self.head.scores(joined(lexical, vectors)), axis=1))
+        # The weights of the two kinds of evidence apply apart: joining a dense vector to the
+        # sparse rows would cost more than the head's arithmetic on one message.
+        weights = self.head.coef.T  # (inputs, lines), the head's contiguous copy
+        scores = lexical @ weights[: lexical.shape[1]] + self.head.intercept
+        if vectors is not None:
+            scores = scores + np.asarray(vectors) @ weights[lexical.shape[1] :]
+        return np.asarray(softmax(np.asarray(scores, dtype=np.float64), axis=1))
 
     def calls(
         self, lexical: sp.csr_matrix, vectors: npt.NDArray[np.floating[Any]] | None

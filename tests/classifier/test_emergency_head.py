@@ -16,6 +16,7 @@ from hotline.classifier.emergency_head import (
     REFERRAL_PROBABILITY,
     EmergencyHead,
     call,
+    joined,
     line_of_subcategory,
     load_emergency_examples,
     read_emergency_file,
@@ -137,3 +138,14 @@ def test_an_artifact_with_a_misshapen_head_is_refused(
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(ModelError, match="emergency lines"):
         read_artifact(copy, encoder=None, expected_taxonomy_version=None)
+
+
+def test_the_evidence_applied_apart_equals_the_joined_input() -> None:
+    rng = np.random.default_rng(7)
+    lexical = sp.csr_matrix(rng.random((40, 12)) * (rng.random((40, 12)) > 0.7))
+    vectors = rng.standard_normal((40, 4)).astype(np.float32)
+    lines = [LINES[i % len(LINES)] for i in range(40)]
+    head = EmergencyHead.fit(lexical, vectors, lines, [1.0] * 40)
+    joined_scores = head.head.scores(joined(lexical, vectors))
+    expected = np.exp(joined_scores) / np.exp(joined_scores).sum(axis=1, keepdims=True)
+    assert head.probabilities(lexical, vectors) == pytest.approx(expected, rel=1e-5)
