@@ -24,6 +24,8 @@ from hotline.channels.wechat.config import WeChatConfig
 from hotline.errors import ConfigError
 from hotline.tls import Security, check_transport
 
+#: the shortest secret accepted to sign rating links (24 random bytes are 32 in base64)
+MIN_LINK_SECRET = 32
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -171,6 +173,27 @@ class DispatchConfig(_Section):
         return self
 
 
+class RatingLinkConfig(_Section):
+    """A signed link in the SMS and e-mail questions to a page where the citizen rates."""
+
+    #: the public URL citizens open, without the path (https://12345.city.gov.cn); empty: no link
+    base_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    #: signs each link (HMAC-SHA256); at least 32 characters, from the environment
+    secret: str = ""
+
+    @model_validator(mode="after")
+    def _secret(self) -> RatingLinkConfig:
+        if self.base_url and len(self.secret) < MIN_LINK_SECRET:
+            raise ValueError(
+                f"callbacks.link.secret: callbacks.link.base_url is set but there is no secret "
+                f"of at least {MIN_LINK_SECRET} characters to sign the rating links with (anyone "
+                "could forge them); set HOTLINE_RATING_LINK_SECRET (config.yml reads it), e.g. "
+                "from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or leave "
+                "callbacks.link.base_url empty to send no link"
+            )
+        return self
+
+
 class CallbacksConfig(_Section):
     """Satisfaction callbacks (回访) after a ticket is resolved (办结)."""
 
@@ -200,6 +223,8 @@ class CallbacksConfig(_Section):
     country_code: str = Field("+86", pattern=r"^\+\d{1,3}$")
     poll_seconds: float = Field(5.0, gt=0)
     batch_size: int = Field(50, ge=1, le=1000)
+    #: the rating page linked from SMS and e-mail questions; off while its base_url is empty
+    link: RatingLinkConfig = RatingLinkConfig()
 
     @model_validator(mode="after")
     def _hours_ordered(self) -> CallbacksConfig:

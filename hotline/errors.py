@@ -78,6 +78,14 @@ class Conflict(HotlineError):
     status = 409
 
 
+class Gone(HotlineError):
+    """Something that existed is no longer there to act on (an expired link, a question
+    already answered)."""
+
+    code = "gone"
+    status = 410
+
+
 class StorageUnavailable(HotlineError):
     """The database cannot be reached; nothing was acknowledged."""
 

@@ -82,3 +82,60 @@ def test_the_shipped_config_file_is_valid() -> None:
     config = load_config(path, env={"HOTLINE_APP_API_KEY": "x" * 20})
     assert config.channels.app.api_key == "x" * 20
     assert config.intake.timezone == "Asia/Shanghai"
+
+
+LINK_BASE = "https://12345.example.gov.cn"
+
+
+@pytest.mark.parametrize("secret", ["", "too-short-0123456789"])
+def test_a_rating_link_without_a_strong_secret_refuses_to_start(secret: str) -> None:
+    raw = {**KEY, "callbacks": {"link": {"base_url": LINK_BASE, "secret": secret}}}
+    with pytest.raises(
+        ConfigError, match=r"^callbacks\.link\.secret: .*HOTLINE_RATING_LINK_SECRET"
+    ):
+        parse_config(raw, env={})
+
+
+def shipped_with_link(tmp_path: Path) -> Path:
+    """The shipped config.yml with the rating link switched on."""
+    shipped = (Path(__file__).resolve().parents[1] / "config.yml").read_text(encoding="utf-8")
+    assert '    base_url: ""             # the public URL citizens open' in shipped
+    path = tmp_path / "config.yml"
+    path.write_text(
+        shipped.replace('    base_url: ""             #', f"    base_url: {LINK_BASE}  #"),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_rating_link_is_off_by_default_and_its_secret_comes_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    from hotline.callbacks.setup import links_of
+
+    path = Path(__file__).resolve().parents[1] / "config.yml"
+    assert links_of(load_config(path, env={"HOTLINE_APP_API_KEY": "x" * 20})) is None
+    env = {"HOTLINE_APP_API_KEY": "x" * 20, "HOTLINE_RATING_LINK_SECRET": "s" * 43}
+    links = links_of(load_config(shipped_with_link(tmp_path), env=env))
+    assert links is not None
+    assert (links.base_url, links.secret) == (LINK_BASE, b"s" * 43)
+    assert "s" * 43 not in repr(links)
+
+
+def test_serve_refuses_to_start_with_the_rating_link_on_and_no_secret(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hotline.cli.main import cli
+
+    env = {
+        "HOTLINE_APP_API_KEY": "x" * 20,
+        "HOTLINE_DATA_DIR": str(tmp_path / "data"),
+        "HOTLINE_RATING_LINK_SECRET": None,  # unset, whatever the shell running the tests has
+    }
+    config = str(shipped_with_link(tmp_path))
+    result = CliRunner().invoke(cli, ["--config", config, "serve"], env=env)
+    assert result.exit_code == 1
+    assert "configuration error: callbacks.link.secret: callbacks.link.base_url is set" in (
+        result.output
+    )
+    assert not (tmp_path / "data").exists()  # stopped before touching anything

@@ -1,9 +1,11 @@
 """The callbacks' entry points: scheduling at 办结, answers from every path, agents' results.
 
-An answer arrives in one of four ways: a message the intake hands over (:meth:`capture`, in
+An answer arrives in one of five ways: a message the intake hands over (:meth:`capture`, in
 the intake's transaction, so the rating and the reply commit together), a key pressed in an
-outbound call (:meth:`press`), a reason spoken after 不满意 (:meth:`spoken_reason`), or an
-agent who called the citizen by hand (:meth:`record_by_agent`).
+outbound call (:meth:`press`), a reason spoken after 不满意 (:meth:`spoken_reason`), the
+rating page a signed link in the SMS or mail question opens (:meth:`rate_by_link`), or an
+agent who called the citizen by hand (:meth:`record_by_agent`). Each ends in
+:meth:`Answering.rate <hotline.callbacks.answers.Answering.rate>`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from sqlmodel import col, select
 
 from hotline.callbacks import plan, wording
 from hotline.callbacks.answers import Answering, DeadlineSource, Outcome
+from hotline.callbacks.links import LinkClaim, RatingLinks
 from hotline.callbacks.plan import Reach
 from hotline.callbacks.ratings import KEYS, read_answer
 from hotline.callbacks.settings import CallbackSettings
-from hotline.errors import Conflict, NotFound
+from hotline.errors import Conflict, Gone, NotFound
 from hotline.intake.messages import OutboundReply
 from hotline.storage.db import Database
 from hotline.storage.models import (
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 #: (after a knowledge answer "1" means 解决了; in a "did you mean" list it picks an entry)
 _KEY_STATES = frozenset({ConversationState.IDLE})
 OPEN = (CallbackStatus.SCHEDULED, CallbackStatus.AWAITING, CallbackStatus.UNREACHED)
+ENDED = (CallbackStatus.UNREACHED, CallbackStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,14 @@ class KeyOutcome:
     ask_reason: bool = False
 
 
+@dataclass(frozen=True)
+class LinkQuestion:
+    """What the rating page asks about: the citizen's own ticket."""
+
+    number: str
+    title: str
+
+
 class Callbacks:
     def __init__(
         self,
@@ -57,11 +69,14 @@ class Callbacks:
         reach: Reach,
         *,
         deadlines: DeadlineSource | None = None,
+        links: RatingLinks | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.reach = reach
         self.answering = Answering(settings, deadlines)
+        #: signs the rating page's links in SMS and mail questions; None: no link is sent
+        self.links = links
 
     async def schedule(self, session: AsyncSession, ticket: Ticket) -> list[SatisfactionCallback]:
         """Plan the callbacks of a ticket just resolved (in the resolution's transaction)."""
@@ -152,6 +167,29 @@ class Callbacks:
                 await self.answering.unanswered(session, callback, why=why)
                 log.info("callbacks.call_unanswered callback=%s status=%s", callback_id, status)
 
+    # -- the rating page (a signed link in an SMS or mail question) ---------------------------
+
+    async def link_question(self, claim: LinkClaim) -> LinkQuestion:
+        """The ticket a linked question is about; Gone unless that question still waits."""
+        async with self.database.read() as session:
+            callback = await _get(session, claim.callback_id)
+            ticket = await _ticket(session, callback.ticket_id)
+            _still_waiting(callback, claim, ticket.number)
+            return LinkQuestion(ticket.number, ticket.title)
+
+    async def rate_by_link(
+        self, claim: LinkClaim, *, rating: Rating, reason: str | None
+    ) -> Outcome:
+        """The answer given on the rating page, acted on as if written in a message."""
+        async with self.database.session() as session:
+            callback = await _get(session, claim.callback_id, lock=True)
+            _still_waiting(callback, claim, (await _ticket(session, callback.ticket_id)).number)
+            outcome = await self.answering.rate(
+                session, callback, rating=rating, reason=reason, via="link"
+            )
+        log.info("callbacks.rated_by_link callback=%s rating=%s", claim.callback_id, rating)
+        return outcome
+
     # -- agents --------------------------------------------------------------------------------
 
     async def record_by_agent(
@@ -208,6 +246,17 @@ async def _latest_at(
         .with_for_update()
     )
     return (await session.execute(statement)).scalars().first()
+
+
+def _still_waiting(callback: SatisfactionCallback, claim: LinkClaim, number: str) -> None:
+    """A link answers only the question it was sent with, while it waits: once that attempt
+    expired (asked again later, maybe elsewhere, with a new link) it is as expired as its time."""
+    if callback.status == CallbackStatus.ANSWERED and callback.rating is not None:
+        raise Gone(wording.already_rated(number, callback.rating), code="already_answered")
+    if callback.status in ENDED:
+        raise Gone(wording.LINK_ENDED, code="callback_ended")
+    if callback.status != CallbackStatus.AWAITING or not claim.sent_for(callback.expires_at):
+        raise Gone(wording.LINK_EXPIRED, code="link_expired")
 
 
 def _with_reason_request(outcome: Outcome) -> str:

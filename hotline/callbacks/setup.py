@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.callbacks.answers import DeadlineSource
+from hotline.callbacks.links import RatingLinks
 from hotline.callbacks.plan import Reach
 from hotline.callbacks.service import Callbacks
 from hotline.callbacks.settings import CallbackSettings
@@ -47,6 +48,15 @@ def reach_of(config: Config, push_channels: frozenset[str]) -> Reach:
     )
 
 
+def links_of(config: Config) -> RatingLinks | None:
+    """The rating page's links, when ``callbacks.link.base_url`` is set (the config has
+    already refused to load without a secret for them)."""
+    link = config.callbacks.link
+    if not link.base_url:
+        return None
+    return RatingLinks(link.base_url, link.secret.encode())
+
+
 def build_callbacks(
     config: Config,
     database: Database,
@@ -56,7 +66,11 @@ def build_callbacks(
     if not config.callbacks.enabled:
         return None
     return Callbacks(
-        database, settings_from(config), reach_of(config, push_channels), deadlines=deadlines
+        database,
+        settings_from(config),
+        reach_of(config, push_channels),
+        deadlines=deadlines,
+        links=links_of(config),
     )
 
 
@@ -69,6 +83,7 @@ def build_callback_worker(
         writer=writer,
         caller=_caller(config),
         answering=callbacks.answering,
+        links=callbacks.links,
         name=name,
         batch_size=config.callbacks.batch_size,
         lease_seconds=config.dispatch.lease_seconds,

@@ -32,9 +32,31 @@ ALREADY_REOPENED = "很抱歉没能让您满意。工单 {number} 已在重新�
 ASK_REASON = "如方便，请直接回复不满意的原因，我们一并转交。"
 ALREADY_RATED = "工单 {number} 的回访评价已记录为“{rating}”，感谢您的反馈。"
 
+# The rating page a link in the SMS or mail question opens (hotline/web/rating_page.py).
+#: with the link; short: with a usual base URL it fits two SMS segments (134 characters)
+SMS_QUESTION = (
+    "【12345回访】工单 {number} 已办结，请回复 1 满意，2 基本满意，3 不满意（可附原因），"
+    "或点击链接评价：{link}"
+)
+MAIL_LINK = "\n\n也可以打开下面的链接评价（{until} 前有效）：\n{link}"
+LINK_INVALID = "链接无效。请核对短信或邮件中的链接是否完整；如需评价或反映问题，请拨打12345。"
+LINK_EXPIRED = "评价链接已过期。如需评价或反映问题，请拨打12345。"
+LINK_ENDED = "本次回访已结束，无需再评价。如有问题，请拨打12345。"
+LINK_REASON_LATER = "如方便，可直接回复短信或邮件说明不满意的原因，我们一并转交。"
+PAGE_UNAVAILABLE = "系统暂时无法处理，您的评价尚未提交，请稍后再试。"
+PAGE_FAILED = "系统出错，您的评价可能尚未提交，请稍后再试或拨打12345。"
+
 
 def question(number: str) -> str:
     return QUESTION.format(number=number)
+
+
+def sms_question(number: str, link: str) -> str:
+    return SMS_QUESTION.format(number=number, link=link)
+
+
+def mail_question(number: str, link: str, *, until: str) -> str:
+    return QUESTION.format(number=number) + MAIL_LINK.format(until=until, link=link)
 
 
 def spoken_question(number: str) -> str:

@@ -6,7 +6,8 @@ due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next 
 
 * a **message** is written into the citizen's conversation in the same transaction that marks
   the callback as awaiting, so the push outbox delivers it (WeChat, Telegram, SMS, e-mail) or
-  the app shows it; nothing is sent from here;
+  the app shows it; nothing is sent from here. By SMS and mail it carries a signed link to the
+  rating page, valid while this attempt waits (:mod:`hotline.callbacks.links`), when links are on;
 * a **call** is placed through the telephony provider outside any transaction, and stored as
   awaiting only while the lease is held; the keypad answer and the end of the call come back
   through the provider's webhooks.
@@ -23,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.background import BackgroundLoop
+from hotline.callbacks import links as rating_links
 from hotline.callbacks import plan, wording
 from hotline.callbacks.answers import Answering, withdraw_question
+from hotline.callbacks.links import RatingLinks
 from hotline.callbacks.settings import CallbackSettings
 from hotline.errors import StorageUnavailable
 from hotline.intake.ticket_actions import HANDLED
@@ -89,6 +92,7 @@ class CallbackWorker(BackgroundLoop):
         writer: CitizenWriter,
         caller: Caller | None = None,
         answering: Answering | None = None,
+        links: RatingLinks | None = None,
         name: str,
         batch_size: int = 50,
         lease_seconds: float = 60.0,
@@ -100,6 +104,7 @@ class CallbackWorker(BackgroundLoop):
         self.writer = writer
         self.caller = caller
         self.answering = answering or Answering(settings)
+        self.links = links
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._lease = Lease(SatisfactionCallback, name, lease_seconds, pending="scheduled")
@@ -149,16 +154,30 @@ class CallbackWorker(BackgroundLoop):
             conversation_id = await plan.conversation_on(
                 session, reporter, route, idle_after=self.settings.answer_window
             )
+            expires_at = now + self.settings.answer_window
             message = await self.writer.write_to_citizen(
                 session,
                 conversation_id=conversation_id,
-                text=wording.question(reporter.number),
+                text=self._question(callback, reporter, route["channel"], expires_at),
                 author=wording.QUESTION_AUTHOR,
                 ticket_id=reporter.id,
             )
-            await self._awaiting(session, callback, route, now + self.settings.answer_window)
+            await self._awaiting(session, callback, route, expires_at)
         self.writer.announce([message])
         report.asked += 1
+
+    def _question(
+        self, callback: SatisfactionCallback, reporter: Ticket, channel: str, expires_at: datetime
+    ) -> str:
+        assert callback.id is not None
+        return rating_links.question(
+            self.links,
+            number=reporter.number,
+            channel=channel,
+            callback_id=callback.id,
+            expires_at=expires_at,
+            timezone=self.settings.timezone,
+        )
 
     async def _call(
         self,

@@ -19,6 +19,7 @@ from hotline.web import (
     live_api,
     openapi,
     ops,
+    rating_page,
     reports_api,
     routing_api,
     staff,
@@ -57,6 +58,9 @@ def create_app(services: Services) -> web.Application:
     app.router.add_routes(ticket_actions.routes())
     if services.callbacks is not None:
         app[callbacks_api.CALLBACKS] = services.callbacks
+        if services.callbacks.links is not None:  # the page citizens open from SMS and mail
+            app[rating_page.LINKS] = services.callbacks.links
+            app.router.add_routes(rating_page.routes())
     app.router.add_routes(callbacks_api.routes())
     app.router.add_routes(citizens_api.routes())
     app[reports_api.TAXONOMY] = services.taxonomy

@@ -39,14 +39,23 @@ def callback_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def channel_overrides() -> dict[str, Any]:
+    """Override in a test module to add channels to the ``channels`` section."""
+    return {}
+
+
+@pytest.fixture
 async def services(
     tmp_path: Path,
     database_url: str,
     analyzer: Any,
     encoder: Any,
     callback_overrides: dict[str, Any],
+    channel_overrides: dict[str, Any],
 ) -> AsyncIterator[Services]:
-    config = callback_config(tmp_path, database_url, callbacks=callback_overrides)
+    config = callback_config(
+        tmp_path, database_url, callbacks=callback_overrides, channels=channel_overrides
+    )
     built = build_services(config, analyzer=analyzer, encoder=encoder)
     yield built
     await built.database.dispose()

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from hotline.callbacks import plan, wording
+from hotline.callbacks.links import local_time
 from hotline.callbacks.setup import build_callback_worker
 from hotline.intake import ticket_actions as actions
 from hotline.services import Services, build_services
@@ -25,7 +26,9 @@ from hotline.storage.models import (
     Ticket,
     TicketStatus,
 )
+from hotline.web.app import create_app
 from hotline.workers import build_mail_poller, build_pusher
+from tests.callbacks.rating_desk import LINK, LINK_BASE, link_path, rate
 from tests.channels.email_desk import MailDesk, email_section
 from tests.channels.mail_servers import Folders, SmtpInbox, citizen_mail, text_of
 from tests.channels.test_open311_support import new_key, open311_app
@@ -48,13 +51,18 @@ CITIZEN = "wang@example.com"
 ANY_TIME = {"delay_minutes": 0, "first_hour": 0, "last_hour": 24}
 
 
-def config_for(tmp_path: Path, database_url: str, email: dict[str, Any] | None) -> Any:
+def config_for(
+    tmp_path: Path,
+    database_url: str,
+    email: dict[str, Any] | None,
+    link: dict[str, str] | None = None,
+) -> Any:
     channels: dict[str, Any] = {"app": {"api_key": API_KEY}}
     if email is not None:
         channels["email"] = email
     return make_config(
         tmp_path, database_url, channels=channels, knowledge={"enabled": False},
-        callbacks=ANY_TIME,
+        callbacks=ANY_TIME | ({"link": link} if link else {}),
     )  # fmt: skip
 
 
@@ -95,9 +103,11 @@ async def open311_desk(
     encoder: Any,
     folders: Folders,
     smtp: tuple[SmtpInbox, int],
+    link: dict[str, str] | None = None,
 ) -> AsyncIterator[MailDesk]:
     email = email_section(folders.server.port, smtp[1], folders.config())
-    async with built(config_for(tmp_path, database_url, email), analyzer, encoder) as services:
+    config = config_for(tmp_path, database_url, email, link)
+    async with built(config, analyzer, encoder) as services:
         poller = build_mail_poller(
             services.config, services.pipeline, services.database, services.callbacks
         )
@@ -152,6 +162,7 @@ async def test_an_open311_citizen_is_asked_by_mail_and_the_answer_closes_the_tic
     async with open311_desk(tmp_path, database_url, analyzer, encoder, folders, smtp) as desk:
         ticket = await resolved_open311_ticket(desk.services, aiohttp_client)
         question = await ask(desk, ticket)
+        assert "/r/" not in text_of(question)  # no rating link unless callbacks.link is set
         answer = citizen_mail(
             "满意\n\n------------------ 原始邮件 ------------------\n" + text_of(question),
             sender=f"王小明 <{CITIZEN}>", subject=f"回复：{question['Subject']}",
@@ -167,6 +178,36 @@ async def test_an_open311_citizen_is_asked_by_mail_and_the_answer_closes_the_tic
     thanks = desk.smtp.messages[-1]
     assert thanks["In-Reply-To"] == answer["Message-ID"]
     assert f"[工单 {ticket.number}]" in thanks["Subject"]
+
+
+async def test_the_question_mail_carries_the_rating_link_when_configured(
+    tmp_path: Path,
+    database_url: str,
+    analyzer: Any,
+    encoder: Any,
+    folders: Folders,
+    smtp: tuple[SmtpInbox, int],
+    aiohttp_client: ClientFactory,
+) -> None:
+    async with open311_desk(
+        tmp_path, database_url, analyzer, encoder, folders, smtp, link=LINK
+    ) as desk:
+        ticket = await resolved_open311_ticket(desk.services, aiohttp_client)
+        text = text_of(await ask(desk, ticket))
+        path = link_path(text)
+        async with desk.services.database.read() as session:
+            asked = (await session.execute(select(SatisfactionCallback))).scalar_one()
+        assert asked.expires_at is not None
+        until = local_time(asked.expires_at, "Asia/Shanghai")
+        assert wording.mail_question(ticket.number, LINK_BASE + path, until=until) in text
+        client: Client = await aiohttp_client(create_app(desk.services))
+        page = await client.get(path)
+        assert page.status == 200
+        assert f"工单 <strong>{ticket.number}</strong>" in await page.text()
+        assert (await rate(client, path, rating="satisfied")).status == 200
+        callback, rated = await closed(desk, ticket)
+    assert (callback.rating, callback.answered_via) == (Rating.SATISFIED, "link")
+    assert rated.status == TicketStatus.CLOSED
 
 
 async def test_an_answer_that_kept_only_the_subject_tag_is_read_too(

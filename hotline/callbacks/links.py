@@ -1,0 +1,107 @@
+"""Signed links to the rating page (回访评价页): a citizen asked by SMS or mail may rate there.
+
+A link is ``<base_url>/r/<token>``. The token holds the callback's id and the moment its
+question stops waiting for an answer (the ``expires_at`` of that attempt, whole seconds),
+followed by an HMAC-SHA256 of both under the server's secret (``callbacks.link.secret``), cut
+to 128 bits: 24 bytes, 32 characters of URL-safe base64, short enough for an SMS. Without the
+secret nobody can make a token for another callback or a later time; callback ids are not
+secret. No token is stored: the page checks the signature, then the time, then that the
+callback still waits for the answer to that very attempt
+(:meth:`hotline.callbacks.service.Callbacks.rate_by_link`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from hotline.callbacks import wording
+from hotline.errors import Gone, NotFound
+from hotline.storage.types import utcnow
+
+PATH = "/r/"
+#: the channels whose question carries the link: a text message or a mail opens a web page
+LINK_CHANNELS = frozenset({"sms", "email"})
+#: keeps these MACs apart from anything else the same secret might ever sign
+_CONTEXT = b"hotline.rating-link.v1\x00"
+#: the callback id (an INTEGER column) and the expiry in Unix seconds
+_PAYLOAD = struct.Struct(">II")
+_MAC_BYTES = 16
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    """What a token we signed says: which callback, and until when it may be answered."""
+
+    callback_id: int
+    expires_at: datetime
+
+    def sent_for(self, expires_at: datetime | None) -> bool:
+        """Whether the link was sent with the attempt that waits until ``expires_at``."""
+        return expires_at is not None and _seconds(expires_at) == _seconds(self.expires_at)
+
+
+@dataclass(frozen=True)
+class RatingLinks:
+    """Makes and checks the links under one base URL and secret."""
+
+    base_url: str
+    secret: bytes = field(repr=False)
+
+    def token(self, callback_id: int, expires_at: datetime) -> str:
+        payload = _PAYLOAD.pack(callback_id, _seconds(expires_at))
+        return base64.urlsafe_b64encode(payload + self._mac(payload)).decode("ascii")
+
+    def url(self, callback_id: int, expires_at: datetime) -> str:
+        return self.base_url.rstrip("/") + PATH + self.token(callback_id, expires_at)
+
+    def read(self, token: str, *, now: datetime | None = None) -> LinkClaim:
+        """The claim of a token we signed: NotFound for any other (it says nothing about the
+        callback), Gone once its time is up."""
+        if not _TOKEN.fullmatch(token):
+            raise NotFound(wording.LINK_INVALID, code="bad_link")
+        raw = base64.urlsafe_b64decode(token)
+        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise NotFound(wording.LINK_INVALID, code="bad_link")
+        callback_id, until = _PAYLOAD.unpack(payload)
+        expires_at = datetime.fromtimestamp(until, UTC)
+        if expires_at <= (now or utcnow()):
+            raise Gone(wording.LINK_EXPIRED, code="link_expired")
+        return LinkClaim(callback_id, expires_at)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self.secret, _CONTEXT + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def question(
+    links: RatingLinks | None,
+    *,
+    number: str,
+    channel: str,
+    callback_id: int,
+    expires_at: datetime,
+    timezone: str,
+) -> str:
+    """The question on ``channel``; by SMS or mail with the link, when links are on."""
+    if links is None or channel not in LINK_CHANNELS:
+        return wording.question(number)
+    link = links.url(callback_id, expires_at)
+    if channel == "sms":
+        return wording.sms_question(number, link)
+    return wording.mail_question(number, link, until=local_time(expires_at, timezone))
+
+
+def local_time(at: datetime, timezone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
+
+
+def _seconds(at: datetime) -> int:
+    return int(at.timestamp())

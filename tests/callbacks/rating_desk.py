@@ -1,0 +1,108 @@
+"""Helpers of the rating page's tests: a letter citizen asked by SMS, and the link they get."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import ClientResponse
+from sqlmodel import col, select
+
+from hotline.callbacks import wording
+from hotline.callbacks.worker import CallbackWorker
+from hotline.services import Services
+from hotline.storage.models import Message, SatisfactionCallback, TicketEvent
+from hotline.storage.repos import tickets as ticket_repo
+from tests.callbacks.conftest import Client, Headers
+from tests.channels.test_twilio import TWILIO
+from tests.web.test_ticket_actions import LETTER, act
+
+LINK_BASE = "https://12345.example.gov.cn"
+SECRET = "rating-link-secret-for-tests-0123456789"
+LINK = {"base_url": LINK_BASE, "secret": SECRET}
+#: SMS through Twilio: a letter citizen with a mobile number is asked by SMS
+CHANNELS = {"twilio": TWILIO}
+_LINK = re.compile(re.escape(LINK_BASE) + r"(/r/[A-Za-z0-9_-]{32})")
+
+
+async def resolved_letter(
+    client: Client, staff: dict[str, Headers], app_headers: Headers, **letter: str
+) -> str:
+    """A letter (市长信箱) routed to 城管 and resolved (办结); its number."""
+    response = await client.post("/api/v1/letters", json=LETTER | letter, headers=app_headers)
+    assert response.status == 201, await response.text()
+    number = str((await response.json())["ticket"]["number"])
+    await act(client, staff["agent"], number, "assign", 200, unit_code="LJ-CG")
+    await act(client, staff["cg"], number, "accept", 200)
+    await act(client, staff["cg"], number, "resolve", 200, reply="路灯已修复")
+    return number
+
+
+async def asked_by_sms(
+    client: Client,
+    services: Services,
+    staff: dict[str, Headers],
+    app_headers: Headers,
+    asker: CallbackWorker,
+    **letter: str,
+) -> tuple[str, str]:
+    """A resolved letter whose citizen was just asked by SMS: (number, the question's text)."""
+    number = await resolved_letter(client, staff, app_headers, **letter)
+    assert (await asker.run_once()).asked == 1
+    callback = await the_callback(services, number)
+    assert (callback.status, callback.channel) == ("awaiting", "sms")
+    return number, await question_text(services, number)
+
+
+async def question_text(services: Services, number: str) -> str:
+    async with services.database.read() as session:
+        ticket = await ticket_repo.by_number(session, number=number)
+        texts = await session.execute(
+            select(Message.text)
+            .where(Message.author == wording.QUESTION_AUTHOR, Message.ticket_id == ticket.id)
+            .order_by(col(Message.id).desc())
+        )
+        return str(texts.scalars().first())
+
+
+def link_path(text: str) -> str:
+    """``/r/<token>`` of the link in ``text``."""
+    found = _LINK.search(text)
+    assert found, text
+    return found.group(1)
+
+
+async def the_callback(services: Services, number: str) -> SatisfactionCallback:
+    async with services.database.read() as session:
+        ticket = await ticket_repo.by_number(session, number=number)
+        found = await session.execute(
+            select(SatisfactionCallback)
+            .where(SatisfactionCallback.ticket_id == ticket.id)
+            .order_by(col(SatisfactionCallback.round).desc())
+        )
+        callback = found.scalars().first()
+        assert callback is not None
+        return callback
+
+
+async def actions(services: Services, number: str) -> list[str]:
+    """The ticket's history, as action names."""
+    async with services.database.read() as session:
+        ticket = await ticket_repo.by_number(session, number=number)
+        found = await session.execute(
+            select(TicketEvent.action)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(col(TicketEvent.id))
+        )
+        return list(found.scalars())
+
+
+async def rate(client: Client, path: str, **fields: Any) -> ClientResponse:
+    """Post the page's form as a browser does: the token from the link, then ``fields``."""
+    form = {"token": path.removeprefix("/r/"), **fields}
+    return await client.post(path, data=form)
+
+
+def paragraphs(html: str) -> list[str]:
+    """The text of the page's paragraphs (markup and escapes left as they are)."""
+    return re.findall(r"<p>(.*?)</p>", html)
