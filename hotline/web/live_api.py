@@ -25,7 +25,6 @@ from hotline.errors import Conflict, NotFound, UpstreamFailed, ValidationFailed
 from hotline.intake import handoff, policy
 from hotline.intake import history as citizen_history
 from hotline.intake.messages import InboundMessage
-from hotline.intake.queries import message_view
 from hotline.intake.steps import ClassifierStep, KnowledgeStep
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.nlu.masking import mask_personal_data
@@ -37,7 +36,7 @@ from hotline.web.citizens_api import history_view
 from hotline.web.keys import DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import current_user, require_roles
-from hotline.web.staff_views import ticket_detail
+from hotline.web.staff_views import staff_message_view, ticket_detail
 
 LIVE = "/api/v1/staff/live"
 DESK = (Role.AGENT, Role.SUPERVISOR)
@@ -106,7 +105,7 @@ async def show_live(request: web.Request) -> web.Response:
     return json_response(
         {
             **live_view(conversation, agents),
-            "messages": [message_view(m) for m in messages],
+            "messages": [staff_message_view(m) for m in messages],
             "citizen": history_view(past),
             **await _suggest(request.app[ASSIST], said),
         }

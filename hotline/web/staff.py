@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from hotline.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from hotline.intake import duplicates
-from hotline.intake.queries import message_view
 from hotline.storage.models import ClassificationFeedback, Role, StaffUser, Ticket, TicketStatus
 from hotline.storage.repos import conversations, staff
 from hotline.storage.repos import tickets as ticket_repo
@@ -20,7 +19,12 @@ from hotline.web.bodies import query_flag, query_int, read_json
 from hotline.web.keys import CONFIG, DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import bearer_token, current_user, require_roles
-from hotline.web.staff_views import event_view, ticket_detail, ticket_summary
+from hotline.web.staff_views import (
+    event_view,
+    staff_message_view,
+    ticket_detail,
+    ticket_summary,
+)
 
 WORKERS = (Role.AGENT, Role.SUPERVISOR)
 #: what agents have to route: new tickets and those a unit returned
@@ -134,7 +138,7 @@ async def get_ticket(request: web.Request) -> web.Response:
         {
             "ticket": ticket_detail(ticket, duplicate_of=original.number if original else None),
             "history": [event_view(e) for e in events],
-            "conversation": [message_view(m) for m in messages],
+            "conversation": [staff_message_view(m) for m in messages],
         }
     )
 
@@ -198,7 +202,7 @@ async def reply_to_citizen(request: web.Request) -> web.Response:
         text=body.text,
         agent=current_user(request).username,
     )
-    return json_response(message_view(message), status=201)
+    return json_response(staff_message_view(message), status=201)
 
 
 @require_roles(Role.ADMIN)

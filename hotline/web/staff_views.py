@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.callbacks.links import hide_tokens
+from hotline.intake.queries import message_view
 from hotline.intake.status import status_label
 from hotline.nlu.masking import mask_phone
-from hotline.storage.models import Ticket, TicketEvent
+from hotline.storage.models import Message, Ticket, TicketEvent
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def staff_message_view(message: Message) -> dict[str, Any]:
+    """A conversation's message as staff see it: rating links without their token."""
+    view = message_view(message)
+    view["text"] = hide_tokens(message.text)
+    return view
 
 
 def ticket_summary(ticket: Ticket, *, duplicate_of: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake import ticket_actions as actions
-from hotline.intake.queries import message_view
 from hotline.routing.router import RoutingExplanation
 from hotline.storage.models import Role, Ticket, TicketEvent
 from hotline.web.bodies import query_int, read_json
@@ -23,7 +22,7 @@ from hotline.web.keys import DATABASE, PIPELINE
 from hotline.web.responses import json_response
 from hotline.web.security import current_user, require_roles
 from hotline.web.staff import TextIn, _actor, _visible_ticket
-from hotline.web.staff_views import event_view, ticket_detail
+from hotline.web.staff_views import event_view, staff_message_view, ticket_detail
 
 PREFIX = "/api/v1/staff/tickets/{number}"
 
@@ -178,7 +177,7 @@ async def resolve(request: web.Request) -> web.Response:
         ]
     pipeline.outgoing.announce(sent)
     own = [m for m, n in zip(sent, notices, strict=True) if n.ticket is ticket]
-    return _done(ticket, event, message=message_view(own[0]) if own else None)
+    return _done(ticket, event, message=staff_message_view(own[0]) if own else None)
 
 
 @require_roles(Role.SUPERVISOR)

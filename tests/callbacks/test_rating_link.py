@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import col, select
 
 from hotline.callbacks import wording
-from hotline.callbacks.links import RatingLinks
+from hotline.callbacks.links import RatingLinks, hide_tokens
 from hotline.callbacks.worker import CallbackWorker
 from hotline.services import Services
 from hotline.storage.models import (
@@ -206,3 +206,23 @@ async def test_unsatisfied_without_a_reason_asks_for_it_by_reply(
     said = await twiml(await signed(client, "/channels/twilio/sms", sms))
     assert wording.REASON_NOTED in said  # the reply is taken as the reason, as after "3"
     assert (await the_callback(services, number)).reason == "路灯晚上还是不亮"
+
+
+async def test_staff_see_that_a_link_was_sent_but_not_its_token(
+    client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
+    asker: CallbackWorker,
+) -> None:  # fmt: skip
+    # With the token, anyone on the desk could rate in the citizen's place.
+    _, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    token = link_path(text).removeprefix("/r/")
+    async with services.database.read() as session:
+        question = (await session.execute(select(Message).where(Message.text == text))).scalar_one()
+    response = await client.get(
+        f"/api/v1/staff/live/{question.conversation_id}", headers=staff["agent"]
+    )
+    assert response.status == 200, await response.text()
+    body = await response.text()
+    assert token not in body
+    assert "/r/…" in body
+    assert hide_tokens(f"{LINK_BASE}/r/{token}。") == f"{LINK_BASE}/r/…。"
+    assert hide_tokens(f"/r/{token}x") == f"/r/{token}x"  # not a token: left alone
