@@ -2,9 +2,9 @@
 
 WeChat holds a message until the citizen writes again (:mod:`hotline.channels.push`). A citizen
 who comes back a month later must not get, as news, what an agent wrote a month ago: a row still
-held at its ``held_until`` (when it was written plus :attr:`HoldPolicy.max_hold`) is **expired**
-by the push worker and never delivered, and the citizen's next message no longer releases it
-(:func:`hotline.storage.repos.pushes.release_held`).
+held at its ``held_until`` (when it was written, or sent again by staff, plus
+:attr:`HoldPolicy.max_hold`) is **expired** by the push worker and never delivered, and the
+citizen's next message no longer releases it (:func:`hotline.storage.repos.pushes.release_held`).
 
 A resolution (办结) still matters to the citizen. It is written again on the first way a
 satisfaction callback would take to reach them other than the channel that held it: an SMS to
@@ -42,7 +42,8 @@ class HoldPolicy:
     reach: CallbackSettings = field(default_factory=CallbackSettings)
 
     def held_until(self, push: CitizenPush) -> datetime:
-        return push.created_at + self.max_hold
+        """Written (or sent again by staff) plus the maximum hold."""
+        return (push.retried_at or push.created_at) + self.max_hold
 
     @property
     def days(self) -> str:

@@ -16,6 +16,8 @@ Formats produced:
 * e-mail ``zhangsan@example.com`` → ``z***@example.com``;
 * 7 or more Chinese numerals in a row (ASR writes ``幺三八…``) → masked like a mobile or, for
   other lengths, all but the last 4.
+
+:func:`mask_address` masks a whole channel address (a phone, an e-mail, a WeChat openid).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["mask_personal_data", "mask_phone"]
+__all__ = ["mask_address", "mask_personal_data", "mask_phone"]
 
 _D = r"\d"  # Unicode digits: log lines may carry full-width ０-９ that were never normalized
 _ONE, _ZERO, _TWO, _3TO9 = "[1１]", "[0０]", "[2２]", "[3-9３-９]"
@@ -55,6 +57,8 @@ _PATTERN = re.compile(
     re.IGNORECASE,
 )
 _QUICK = re.compile(rf"[\d@{_CN_DIGITS}]")
+_WHOLE_EMAIL = re.compile(_EMAIL)
+_WHOLE_NUMBER = re.compile(r"[+\-]?[\d \-－()（）]{4,}")
 
 
 def _keep(value: str, head: int, tail: int) -> str:
@@ -123,3 +127,16 @@ def mask_personal_data(text: str) -> str:
     if not _QUICK.search(text):
         return text
     return _PATTERN.sub(_replace, text)
+
+
+def mask_address(address: str) -> str:
+    """Mask a channel's whole address for a citizen: a phone number or e-mail as in text, any
+    other identifier (a WeChat openid, an app user id) down to its last 4 characters, which
+    the text masking would leave alone."""
+    if email := _WHOLE_EMAIL.fullmatch(address):
+        return f"{email['email'][0]}***@{email['domain']}"
+    if _WHOLE_NUMBER.fullmatch(address):
+        return mask_phone(address)
+    if len(address) < 8:
+        return "*" * 4  # the last 4 of a short id would be most of it
+    return _keep(address, 0, 4)

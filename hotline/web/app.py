@@ -19,6 +19,7 @@ from hotline.web import (
     live_api,
     openapi,
     ops,
+    pushes_api,
     rating_page,
     reports_api,
     routing_api,
@@ -75,6 +76,7 @@ def create_app(services: Services) -> web.Application:
         )
         app.router.add_routes(live_api.routes())
     app.router.add_routes(dispatch_api.routes())
+    app.router.add_routes(pushes_api.routes())
     routing_api.mount(app, services.router)
     if isinstance(services.router, Router):
         app[ticket_actions.DEADLINES] = services.router  # reroute/assign recompute due times

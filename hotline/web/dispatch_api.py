@@ -154,11 +154,11 @@ async def overdue(request: web.Request) -> web.Response:
     return json_response({"total": total, "items": items})
 
 
-def _path_id(request: web.Request) -> int:
+def _path_id(request: web.Request, what: str = "queue item") -> int:
     raw = request.match_info["id"]
     # isascii: str.isdigit() also accepts "²", which int() refuses.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise NotFound(f"queue item {raw} does not exist")
+        raise NotFound(f"{what} {raw} does not exist")
     return int(raw)
 
 

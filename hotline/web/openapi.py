@@ -188,6 +188,29 @@ OPERATIONS = (
     ),
     Operation(
         "get",
+        "/api/v1/staff/pushes",
+        "Messages pushed to citizens, address masked (query: status=pending|failed|sent|held|"
+        "dead|expired, channel, since, limit, offset)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "post",
+        "/api/v1/staff/pushes/{id}/retry",
+        "Send a dead or expired push again (409 for other states and callback questions)",
+        None,
+        "bearer",
+        (401, 403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/v1/staff/reports/pushes",
+        "Pushes written in the last days per channel and status (query: days)",
+        None,
+        "bearer",
+    ),
+    Operation(
+        "get",
         "/api/v1/staff/reports/overdue",
         "Escalated (督办) tickets still open, longest overdue first",
         None,

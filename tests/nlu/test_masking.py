@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hotline.nlu.masking import mask_personal_data, mask_phone
+from hotline.nlu.masking import mask_address, mask_personal_data, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -91,6 +91,21 @@ def test_nothing_left_unmasked_in_a_log_line(caplog: pytest.LogCaptureFixture) -
 )
 def test_mask_phone(value: str, expected: str) -> None:
     assert mask_phone(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("+8613800138000", "138****8000"),  # SMS and voice
+        ("zhangsan@example.com", "z***@example.com"),
+        ("o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "************************fL2M"),  # a WeChat openid
+        ("o6_bmjrPTlm6_13800138000", "********************8000"),  # no digit run left
+        ("-1001234567890", "*********7890"),  # a Telegram group's chat id
+        ("user-1", "****"),  # a short app user id: its last four would be most of it
+    ],
+)
+def test_mask_address_hides_every_kind_of_address(address: str, expected: str) -> None:
+    assert mask_address(address) == expected
 
 
 def test_masking_is_fast() -> None:

@@ -183,3 +183,43 @@ async def test_0011_gives_messages_held_before_it_a_deadline_and_their_citizens_
     assert [(n.channel, n.address, n.told_at) for n in told] == [
         ("wechat", "o-1", now - timedelta(days=3))
     ]
+
+
+async def test_0012_dates_the_last_change_of_rows_pushed_before_it(database: Database) -> None:
+    pushes = sa.table(
+        "citizen_push",
+        *(sa.column(name) for name in ("id", "message_id", "channel", "address", "status")),
+        sa.column("attempts"),
+        *(sa.column(name, UTCDateTime()) for name in ("next_attempt_at", "created_at", "sent_at")),
+    )
+    now = utcnow()
+    written, sent = now - timedelta(days=2), now - timedelta(days=1)
+    await _migrate(database, "0011", down=True)
+    try:
+        async with database.session() as session:
+            citizen = Citizen()
+            session.add(citizen)
+            await session.flush()
+            conversation = await conversations.start(
+                session, citizen_id=citizen.id or 0, channel="wechat", address="o-1"
+            )
+            rows = []
+            for n, (status, sent_at) in enumerate([("sent", sent), ("dead", None)], 1):
+                message = await conversations.add_message(
+                    session, conversation=conversation, direction=Direction.OUTBOUND,
+                    text=str(n), author="bot",
+                )  # fmt: skip
+                rows.append(
+                    {"id": n, "message_id": message.id, "channel": "wechat", "address": "o-1",
+                     "status": status, "attempts": 1, "next_attempt_at": written,
+                     "created_at": written, "sent_at": sent_at}
+                )  # fmt: skip
+            await session.execute(pushes.insert(), rows)  # the table as 0011 left it
+    finally:
+        await upgrade(database)
+    async with database.read() as session:
+        found = (await session.execute(select(CitizenPush).order_by(col(CitizenPush.id)))).all()
+    assert [(p.updated_at, p.retried_by, p.retried_at) for (p,) in found] == [
+        (sent, None, None),
+        (written, None, None),
+    ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, CitizenPush, Direction, HeldNotice, PushStatus
 from hotline.storage.repos import conversations, pushes
+from hotline.storage.repos.pushes import PushFilter, PushState
 from hotline.storage.types import utcnow
 
 WEEK = timedelta(days=7)
@@ -105,3 +107,52 @@ async def test_a_notice_is_claimed_again_once_the_citizen_wrote_or_once_it_is_ol
     async with database.read() as session:
         rows = list((await session.execute(select(HeldNotice))).scalars())
     assert [(r.channel, r.address) for r in rows] == [("wechat", "o-4")]
+
+
+async def states(database: Database, state: PushState) -> list[int | None]:
+    async with database.read() as session:
+        rows, total = await pushes.search(session, where=PushFilter(state=state))
+    assert total == len(rows)
+    return [push.id for push, _, _ in rows]
+
+
+async def test_a_row_released_from_its_hold_is_pending_not_failed(database: Database) -> None:
+    """Released rows keep the hold's error with their attempts at zero; only a row whose last
+    attempt failed counts as failed, in the list and in the counts alike."""
+    released = await held(database, "o-5")
+    retried = await held(database, "o-6")
+    async with database.session() as session:
+        await session.execute(
+            update(CitizenPush).values(last_error="45015 reply window closed", attempts=1)
+        )
+        await pushes.release_held(session, channel="wechat", address="o-5")
+        await pushes.release_held(session, channel="wechat", address="o-6")
+        await session.execute(
+            update(CitizenPush).where(col(CitizenPush.id) == retried).values(attempts=1)
+        )
+    assert await states(database, PushState.PENDING) == [released]
+    assert await states(database, PushState.FAILED) == [retried]
+    async with database.read() as session:
+        counted = await pushes.counts(session, since=utcnow() - WEEK)
+        found, _ = await pushes.search(session, where=PushFilter())
+    assert {s: n for s, n in counted["wechat"].items() if n} == {
+        PushState.PENDING: 1, PushState.FAILED: 1,
+    }  # fmt: skip
+    assert {p.id: pushes.state_of(p) for p, _, _ in found} == {
+        released: PushState.PENDING, retried: PushState.FAILED,
+    }  # fmt: skip
+
+
+async def test_every_bulk_update_of_a_row_moves_its_updated_at(database: Database) -> None:
+    stale = await held(database, "o-7", age=timedelta(days=8))
+    async with database.session() as session:
+        await session.execute(update(CitizenPush).values(updated_at=utcnow() - WEEK))
+    async with database.session() as session:
+        await pushes.expire_held(
+            session, channels={"wechat"}, now=utcnow(), limit=10, why="out of date"
+        )
+    async with database.read() as session:
+        row = await session.get(CitizenPush, stale)
+    assert row is not None
+    assert row.status == PushStatus.EXPIRED
+    assert row.updated_at > utcnow() - timedelta(minutes=1)

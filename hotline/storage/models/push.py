@@ -35,7 +35,10 @@ class PushStatus(StrEnum):
 
 class CitizenPush(SQLModel, table=True):
     __tablename__ = "citizen_push"
-    __table_args__ = (Index("ix_citizen_push_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_citizen_push_due", "status", "next_attempt_at"),
+        Index("ix_citizen_push_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", unique=True)
@@ -55,9 +58,18 @@ class CitizenPush(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    #: when the row last changed; ``onupdate`` because workers change rows with bulk updates
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(UTCDateTime, nullable=False, onupdate=utcnow),
+    )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    #: while held: when the message is out of date (its ``created_at`` plus the maximum hold)
+    #: while held: when the message is out of date (its ``created_at``, or ``retried_at`` when
+    #: staff sent it again, plus the maximum hold)
     held_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    #: the staff member ("role:username") who last sent a dead or expired row again, and when
+    retried_by: str | None = Field(default=None, max_length=100)
+    retried_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class HeldNotice(SQLModel, table=True):

@@ -2,16 +2,134 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hotline.storage.models import CitizenPush, Conversation, HeldNotice, Message, PushStatus
+from hotline.storage.models import (
+    CitizenPush,
+    Conversation,
+    HeldNotice,
+    Message,
+    PushStatus,
+    Ticket,
+)
 from hotline.storage.types import utcnow
+
+
+class PushState(StrEnum):
+    """A row's status as staff read it: pending rows whose last attempt failed (and that will
+    be tried again) are told apart from those not tried yet."""
+
+    PENDING = "pending"
+    FAILED = "failed"
+    SENT = "sent"
+    HELD = "held"
+    DEAD = "dead"
+    EXPIRED = "expired"
+
+
+def _failed() -> ColumnElement[bool]:
+    return and_(
+        col(CitizenPush.status) == PushStatus.PENDING,
+        col(CitizenPush.attempts) > 0,
+        col(CitizenPush.last_error).is_not(None),
+    )
+
+
+def state_of(push: CitizenPush) -> PushState:
+    """:class:`PushState` of one row; the same rule as :func:`_failed` in SQL."""
+    if push.status == PushStatus.PENDING and push.attempts > 0 and push.last_error is not None:
+        return PushState.FAILED
+    return PushState(push.status)
+
+
+@dataclass(frozen=True)
+class PushFilter:
+    state: PushState | None = None
+    channel: str | None = None
+    #: written at or after
+    since: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+async def search(
+    session: AsyncSession, *, where: PushFilter
+) -> tuple[list[tuple[CitizenPush, Message, str | None]], int]:
+    """Rows with their message and ticket number (if any), newest first, and the total."""
+    statement = select(CitizenPush)
+    if where.state == PushState.FAILED:
+        statement = statement.where(_failed())
+    elif where.state == PushState.PENDING:
+        statement = statement.where(col(CitizenPush.status) == PushStatus.PENDING, ~_failed())
+    elif where.state is not None:
+        statement = statement.where(col(CitizenPush.status) == PushStatus(where.state))
+    if where.channel is not None:
+        statement = statement.where(col(CitizenPush.channel) == where.channel)
+    if where.since is not None:
+        statement = statement.where(col(CitizenPush.created_at) >= where.since)
+    total = (
+        await session.execute(select(func.count()).select_from(statement.subquery()))
+    ).scalar_one()
+    page = (
+        statement.add_columns(Message, col(Ticket.number))
+        .join(Message, col(Message.id) == col(CitizenPush.message_id))
+        .outerjoin(Ticket, col(Ticket.id) == col(Message.ticket_id))
+        .order_by(col(CitizenPush.id).desc())
+        .limit(where.limit)
+        .offset(where.offset)
+    )
+    rows = [(push, message, number) for push, message, number in (await session.execute(page))]
+    return rows, int(total)
+
+
+async def counts(session: AsyncSession, *, since: datetime) -> dict[str, dict[PushState, int]]:
+    """How many rows written since ``since`` are in each state, per channel."""
+    state = case((_failed(), PushState.FAILED.value), else_=col(CitizenPush.status))
+    # Grouped in an outer query: PostgreSQL would not match a GROUP BY on the CASE to the
+    # selected CASE, each having its own bound parameters.
+    rows = (
+        select(col(CitizenPush.channel).label("channel"), state.label("state"))
+        .where(col(CitizenPush.created_at) >= since)
+        .subquery()
+    )
+    statement = select(rows.c.channel, rows.c.state, func.count()).group_by(
+        rows.c.channel, rows.c.state
+    )
+    found: dict[str, dict[PushState, int]] = {}
+    for channel, name, n in await session.execute(statement):
+        found.setdefault(channel, dict.fromkeys(PushState, 0))[PushState(name)] = int(n)
+    return found
+
+
+async def copies(session: AsyncSession, *, pushes: Sequence[CitizenPush]) -> dict[int, CitizenPush]:
+    """The rows of messages written again another way instead of these expired ``pushes``
+    (meta ``instead_of``; see :mod:`hotline.channels.held`), by the expired row's id."""
+    expired = {p.id: p for p in pushes if p.status == PushStatus.EXPIRED and p.id is not None}
+    if not expired:
+        return {}
+    # Only a ticket's message is written again; its ticket narrows the search to an index.
+    tickets = select(col(Message.ticket_id)).where(
+        col(Message.id).in_([p.message_id for p in expired.values()])
+    )
+    statement = (
+        select(CitizenPush, col(Message.meta))
+        .join(Message, col(Message.id) == col(CitizenPush.message_id))
+        .where(col(Message.ticket_id).in_(tickets.scalar_subquery()))
+        .order_by(col(CitizenPush.id))
+    )
+    found: dict[int, CitizenPush] = {}
+    for copy, meta in await session.execute(statement):
+        if meta.get("instead_of") in expired:
+            found.setdefault(meta["instead_of"], copy)
+    return found
 
 
 async def enqueue(session: AsyncSession, *, message: Message, conversation: Conversation) -> None:
