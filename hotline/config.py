@@ -61,6 +61,8 @@ class IntakeConfig(_Section):
     #: a new report of an open matter (same subcategory, same place) this many hours after it
     #: is linked to it instead of dispatched again; 0 disables
     duplicate_window_hours: int = Field(72, ge=0, le=24 * 90)
+    #: a written conversation that waited this long for a person (转人工) goes back to the bot
+    agent_max_wait_minutes: float = Field(10, gt=0, le=24 * 60)
 
 
 class AppChannelConfig(_Section):

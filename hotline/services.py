@@ -30,6 +30,7 @@ from hotline.intake.policy import PolicySettings
 from hotline.intake.queries import CitizenQueries
 from hotline.intake.steps import ClassifierStep, NoKnowledge, NoRouter, RouterStep
 from hotline.intake.tickets import TicketFactory
+from hotline.intake.wait_limit import WaitLimitSweeper
 from hotline.knowledge.answering import KnowledgeAnswerer
 from hotline.knowledge.retrieval.text import TextAnalyzer as KbTextAnalyzer
 from hotline.knowledge.sync import KnowledgeIndex
@@ -40,6 +41,7 @@ from hotline.storage.db import Database
 from hotline.workers import (
     build_mail_poller,
     build_pusher,
+    build_wait_sweeper,
     build_worker,
     call_bridge,
     embeds_worker,
@@ -94,6 +96,8 @@ class Services:
     classifier: ClassifierStep | None = None
     tickets: TicketFactory | None = None
     call_bridge: CallBridge | None = None
+    #: written citizens waiting too long for a person go back to the bot inside this process
+    wait_sweeper: WaitLimitSweeper | None = None
 
 
 def default_analyzer() -> TextAnalyzer:
@@ -158,6 +162,7 @@ def build_services(
     worker = build_worker(config, database) if embedded else None
     pusher = build_pusher(config, database) if embedded else None
     mail = build_mail_poller(config, pipeline, database, callbacks) if embedded else None
+    waits = build_wait_sweeper(config, database, pipeline.outgoing) if embedded else None
     asker = (
         build_callback_worker(config, callbacks, pipeline.outgoing, name=worker_name())
         if embedded and callbacks
@@ -167,6 +172,7 @@ def build_services(
         config, database, pipeline, queries, hub, metrics, taxonomy, index, answerer, router,
         worker=worker, pusher=pusher, mail=mail, callbacks=callbacks, callback_worker=asker,
         classifier=classifier, tickets=tickets, call_bridge=call_bridge(config),
+        wait_sweeper=waits,
     )  # fmt: skip
 
 
@@ -219,6 +225,8 @@ async def start_services(services: Services) -> None:
         services.pusher.start()
     if services.callback_worker is not None:
         services.callback_worker.start()
+    if services.wait_sweeper is not None:
+        services.wait_sweeper.start()
     if services.mail is not None:
         services.mail.start()
 
@@ -235,6 +243,8 @@ async def stop_services(services: Services) -> None:
         await services.pusher.stop()
     if services.callback_worker is not None:
         await services.callback_worker.stop()
+    if services.wait_sweeper is not None:
+        await services.wait_sweeper.stop()
     if services.knowledge_index is not None:
         await services.knowledge_index.stop()
     if (rules := live_rules(services.router)) is not None:

@@ -1,8 +1,9 @@
 """Assembling the background workers and the clients that reach citizens and units.
 
-The dispatch worker and deadline sweep, the citizen push worker with one pusher per channel that
-pushes, the mailbox poller, and the bridge that connects callers to agents; :mod:`hotline.services`
-puts them beside the pipeline, ``hotline worker`` runs them on their own.
+The dispatch worker and deadline sweep, the live queue's wait limit, the citizen push worker with
+one pusher per channel that pushes, the mailbox poller, and the bridge that connects callers to
+agents; :mod:`hotline.services` puts them beside the pipeline, ``hotline worker`` runs them on
+their own.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from hotline.channels.held import HoldPolicy
 from hotline.channels.push import Pusher, PushWorker
 from hotline.config import Config, SmtpConfig
 from hotline.intake.handoff import CallBridge
+from hotline.intake.outgoing import Outgoing
 from hotline.intake.pipeline import IntakePipeline
 from hotline.intake.steps import CallbackStep
+from hotline.intake.wait_limit import WaitLimitSweeper
 from hotline.routing.delivery import EmailSender, Sender, SmtpSettings, WebhookSender
 from hotline.routing.sweep import DeadlineSweeper
 from hotline.routing.worker import DispatchWorker, Worker, WorkerSettings
@@ -41,6 +44,16 @@ def call_bridge(config: Config) -> CallBridge | None:
         auth_token=twilio.auth_token,
         public_base_url=twilio.public_base_url,
         api_base_url=twilio.api_base_url,
+    )
+
+
+def build_wait_sweeper(config: Config, database: Database, writer: Outgoing) -> WaitLimitSweeper:
+    """Written citizens waiting too long for a person go back to the bot (each deadline sweep)."""
+    return WaitLimitSweeper(
+        database,
+        writer,
+        max_wait=timedelta(minutes=config.intake.agent_max_wait_minutes),
+        poll_seconds=config.dispatch.sweep_seconds,
     )
 
 

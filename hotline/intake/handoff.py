@@ -12,6 +12,7 @@ agent's softphone when the agent takes the call (:class:`CallBridge`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import case
@@ -28,6 +29,12 @@ LIVE = (WAITING, WITH_AGENT)
 HANDOFF = "正在为您转接人工服务，请稍候。您可以先把情况说明一下，接线员接入后会看到。"
 HANDOFF_SPOKEN = "正在为您转接人工服务，请稍候。"
 HANDOFF_CANCELLED = "好的，已取消转人工。您可以继续直接描述您的诉求。"
+#: the wait limit passed without an agent: the citizen is back with the bot (:func:`give_up`)
+NO_AGENT = (
+    "抱歉，目前暂无空闲的接线员。您可以直接描述您的诉求，我们会为您登记工单并转交办理；"
+    "也可以稍后再发送“转人工”。"
+)
+NO_AGENT_SPOKEN = "抱歉，目前暂无空闲的接线员。请在提示音后说出您的诉求，我们会为您登记。"
 TAKEN = "您好，我是12345热线接线员{name}，很高兴为您服务。"
 RELEASED = "本次人工服务已结束，感谢您的来电来信。如有其他问题，可随时再联系我们。"
 
@@ -134,6 +141,43 @@ async def caller_left(session: AsyncSession, call_id: str) -> Conversation | Non
         conversation.state, conversation.agent_id = ConversationState.IDLE, None
         await conversations.save(session, conversation)
     return conversation
+
+
+async def give_up(
+    session: AsyncSession, *, asked_before: datetime, limit: int = 100
+) -> list[Conversation]:
+    """Written conversations waiting since before ``asked_before`` go back to the bot.
+
+    As when the citizen cancels, the state is ``idle`` and the draft kept. The rows are locked
+    and rows another transaction holds are skipped (``take`` or another worker's sweep), so with
+    several workers each is returned once, and never after an agent took it. Callers are left
+    to the telephony provider's queue, which has its own limit.
+    """
+    statement = (
+        select(Conversation)
+        .where(Conversation.state == WAITING)
+        .where(col(Conversation.channel).not_in(HOLDING_CHANNELS))
+        .where(col(Conversation.handoff_at) <= asked_before)
+        .order_by(col(Conversation.handoff_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    returned = list((await session.execute(statement)).scalars())
+    for conversation in returned:
+        conversation.state, conversation.agent_id = ConversationState.IDLE, None
+        await conversations.save(session, conversation)
+    return returned
+
+
+async def last_turn(session: AsyncSession, call_id: str) -> int:
+    """The number of the caller's last speech turn in the call ``call_id`` (0: none)."""
+    statement = (
+        select(Message.external_id)
+        .where(Message.channel == "phone")
+        .where(col(Message.external_id).startswith(f"{call_id}:"))
+    )
+    turns = [e.rsplit(":", 1)[1] for e in (await session.execute(statement)).scalars() if e]
+    return max((int(t) for t in turns if t.isascii() and t.isdigit()), default=0)
 
 
 async def _locked(session: AsyncSession, conversation_id: str) -> Conversation:

@@ -31,11 +31,14 @@ log = logging.getLogger(__name__)
 
 @click.command()
 @click.option("--once", is_flag=True, help="deliver what is due and sweep once, then exit")
-@click.option("--no-sweep", is_flag=True, help="deliver only; leave deadlines to other workers")
+@click.option(
+    "--no-sweep", is_flag=True, help="deliver only; leave deadlines and wait limits to others"
+)
 @click.pass_context
 @run_async
 async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
-    """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, push later
+    """Deliver dispatches (webhook, e-mail), warn about / escalate overdue tickets, give written
+    citizens who waited too long for a person back to the bot, push later
     messages to citizens on WeChat, Telegram, SMS and e-mail (when enabled), ask the
     satisfaction callbacks (回访) and, with ``channels.email`` enabled, poll the citizens'
     mailbox into the intake.
@@ -43,7 +46,7 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     Run as many as needed beside the servers on PostgreSQL; each row is sent by one worker at a
     time. SIGTERM or SIGINT lets the batch in flight finish, then exits.
     """
-    from hotline.workers import build_pusher, build_worker
+    from hotline.workers import build_pusher, build_wait_sweeper, build_worker, push_channels
 
     config = get_config(ctx)
     configure_logging(config.logging.level, config.logging.format)
@@ -51,6 +54,8 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
     runner = build_worker(config, database)
     pusher = build_pusher(config, database)
     asker = _callback_worker(config, database, runner.dispatcher.name)
+    writer = Outgoing(push_channels=push_channels(config))
+    waits = None if no_sweep else build_wait_sweeper(config, database, writer)
     if no_sweep:
         runner.sweeper = None
     try:
@@ -58,13 +63,16 @@ async def worker(ctx: click.Context, once: bool, no_sweep: bool) -> None:
             if once:
                 if mail is not None:
                     await _poll_once(mail)
+                if waits is not None:
+                    returned = await waits.run_once()
+                    click.echo(f"returned {len(returned)} long waits for a person to the bot")
                 await _drain(runner.dispatcher, runner.sweeper)
                 if pusher is not None:
                     await _drain_pushes(pusher)
                 if asker is not None:
                     await _ask_once(asker)
             else:
-                beside = [b for b in (pusher, asker) if b is not None]
+                beside = [b for b in (pusher, asker, waits) if b is not None]
                 await _run_until_signalled(runner, beside, mail)
     finally:
         await database.dispose()

@@ -96,4 +96,5 @@ def test_worker_once_delivers_and_reports(database_url: str, tmp_path: Path) -> 
     output, received = asyncio.run(scenario())
     assert "delivered 1, failed 0 (will retry), dead-lettered 0" in output
     assert "callbacks: asked 0 by message, called 0" in output  # the same workers ask 回访
+    assert "returned 0 long waits for a person to the bot" in output
     assert received == 1

@@ -21,7 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.channels.base import IntakePort
-from hotline.channels.twilio.agents import TwilioAgentRoutes, enqueue
+from hotline.channels.twilio.agents import LISTEN, TwilioAgentRoutes, enqueue
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.errors import BadRequest, Unauthorized, UnsupportedMediaType
 from hotline.intake.messages import InboundMessage, IntakeResult
@@ -51,6 +51,7 @@ class TwilioAdapter:
         routes = [
             web.post(VOICE, self.call),
             web.post(GATHER, self.gather),
+            web.post(LISTEN, self.listen),
             web.post(SMS, self.sms),
         ]
         agents = TwilioAgentRoutes(self._config, read_form=self._form, database=self._port.database)
@@ -67,6 +68,11 @@ class TwilioAdapter:
         form = await self._form(request)
         log.info("twilio.call", extra={"call": form.get("CallSid", "")})
         return self._twiml(self._listen([self._config.greeting], turn=1))
+
+    async def listen(self, request: web.Request) -> web.Response:
+        """Listen for the request again (a caller back from the agents' queue)."""
+        await self._form(request)
+        return self._twiml(self._listen([], turn=_int(request, "turn", 1)))
 
     async def gather(self, request: web.Request) -> web.Response:
         """One turn: what the caller said (Twilio's speech recognition) through the intake."""

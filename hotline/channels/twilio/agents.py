@@ -5,6 +5,10 @@ they wait, Twilio plays what ``/voice/wait`` returns. When an agent takes the co
 the live desk, :class:`TwilioCallBridge` redirects the queued call to ``/voice/connect``, which
 dials the agent's softphone (a Twilio Client whose identity is ``agent_client_prefix`` + the
 agent's username). Both webhooks are signed like every other.
+
+Nobody waits forever: once Twilio reports ``agent_queue_max_wait_seconds`` in the queue, the wait
+URL answers ``<Leave/>``, and the caller is told no agent is free and sent back to the IVR's
+speech turns (``/voice/listen``) to say the request, which the bot files as a ticket.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.channels.twilio.rest import TwilioRest
 from hotline.errors import BadRequest
-from hotline.intake.handoff import BridgeFailed, caller_left
+from hotline.intake.handoff import NO_AGENT_SPOKEN, BridgeFailed, caller_left, last_turn
 from hotline.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 WAIT = "/channels/twilio/voice/wait"
 CONNECT = "/channels/twilio/voice/connect"
 LEFT = "/channels/twilio/voice/dequeued"
+#: the IVR's speech turn the adapter serves (``?turn=<n>``): back to the bot after the queue
+LISTEN = "/channels/twilio/voice/listen"
 #: how a caller left the queue without reaching an agent (Twilio's QueueResult)
 GONE = frozenset({"hangup", "error", "system-error", "queue-full", "leave"})
 QUEUE_FULL = "当前来电较多，排队人数已满，请您稍后再拨。再见。"
@@ -59,9 +65,14 @@ class TwilioAgentRoutes:
         ]
 
     async def wait(self, request: web.Request) -> web.Response:
-        """Played over and over while the caller waits in the queue."""
-        await self._form(request)
+        """Played over and over while the caller waits in the queue, until the wait limit."""
+        form = await self._form(request)
+        waited = form.get("QueueTime", "")
+        limit = self._config.agent_queue_max_wait_seconds
         response = VoiceResponse()
+        if waited.isascii() and waited.isdigit() and int(waited) >= limit:
+            response.leave()  # Twilio then posts QueueResult=leave to the Enqueue action
+            return _twiml(response)
         response.say(HOLD, language=self._config.language, voice=self._config.voice)
         response.pause(length=15)
         return _twiml(response)
@@ -76,9 +87,14 @@ class TwilioAgentRoutes:
         if result in GONE:
             async with self._database.session() as session:
                 await caller_left(session, call)
+                turn = await last_turn(session, call)
             log.info("twilio.queue_left call=%s result=%s", call, result)
             if result == "queue-full":
                 response.say(QUEUE_FULL, language=self._config.language, voice=self._config.voice)
+            if result == "leave":  # waited too long: the bot takes the request instead
+                voice = {"language": self._config.language, "voice": self._config.voice}
+                response.say(NO_AGENT_SPOKEN, **voice)
+                response.redirect(f"{LISTEN}?turn={turn + 1}", method="POST")
         return _twiml(response)
 
     async def connect(self, request: web.Request) -> web.Response:

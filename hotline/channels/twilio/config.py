@@ -37,6 +37,8 @@ class TwilioConfig(BaseModel):
     )
     #: the Twilio queue callers who ask for a person (转人工) wait in
     agent_queue: str = Field("hotline-agents", min_length=1, max_length=64)
+    #: a caller who waited this long in ``agent_queue`` leaves it and tells the IVR the request
+    agent_queue_max_wait_seconds: int = Field(180, ge=10, le=3600)
     #: an agent's softphone is the Twilio Client with this prefix + their username
     agent_client_prefix: str = Field("agent-", max_length=32)
     max_body_bytes: int = Field(65_536, ge=4096, le=1_048_576)
