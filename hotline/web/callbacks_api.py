@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline.callbacks.ratings import label
 from hotline.callbacks.service import Callbacks
 from hotline.errors import Conflict, ValidationFailed
-from hotline.nlu.masking import mask_personal_data
+from hotline.nlu.masking import mask_address
 from hotline.storage.models import CallbackStatus, Rating, Role, SatisfactionCallback
 from hotline.storage.repos import callbacks as callback_repo
 from hotline.web.bodies import query_int, read_json
@@ -48,7 +48,7 @@ def callback_view(callback: SatisfactionCallback, number: str) -> dict[str, Any]
         "attempts": callback.attempts,
         "method": callback.method,
         "channel": callback.channel,
-        "address": mask_personal_data(callback.address) if callback.address else None,
+        "address": mask_address(callback.address) if callback.address else None,
         "next_attempt_at": _iso(callback.next_attempt_at),
         "expires_at": _iso(callback.expires_at),
         "rating": callback.rating,

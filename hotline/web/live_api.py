@@ -27,7 +27,7 @@ from hotline.intake import history as citizen_history
 from hotline.intake.messages import InboundMessage
 from hotline.intake.steps import ClassifierStep, KnowledgeStep
 from hotline.intake.tickets import TicketFactory, TicketRequest
-from hotline.nlu.masking import mask_personal_data
+from hotline.nlu.masking import mask_address
 from hotline.storage.models import Conversation, Direction, Role, StaffUser
 from hotline.storage.repos import conversations
 from hotline.storage.types import utcnow
@@ -72,7 +72,7 @@ def live_view(conversation: Conversation, agents: dict[int, str]) -> dict[str, A
     return {
         "conversation_id": conversation.id,
         "channel": conversation.channel,
-        "address": mask_personal_data(conversation.address),
+        "address": mask_address(conversation.address),
         "state": conversation.state,
         "agent": agents.get(conversation.agent_id or 0),
         "handoff_at": conversation.handoff_at.isoformat() if conversation.handoff_at else None,
