@@ -88,7 +88,7 @@ async def test_callbacks_list_and_manual_results_check_roles_and_state(
     answered = await client.get("/api/v1/staff/callbacks?rating=satisfied", headers=staff["boss"])
     [item] = (await answered.json())["items"]
     number = item["ticket"]
-    assert (item["channel"], item["address"]) == ("app", "user-1")  # an app id: nothing to mask
+    assert (item["channel"], item["address"]) == ("app", "****")  # a short app id: all masked
     own = await client.get("/api/v1/staff/callbacks", headers=staff["hb"])
     assert number not in {i["ticket"] for i in (await own.json())["items"]}  # 城管's, not 环保's
     url = f"/api/v1/staff/tickets/{number}/callback"
