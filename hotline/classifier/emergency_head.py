@@ -133,12 +133,6 @@ class EmergencyHead:
             scores = scores + np.asarray(vectors) @ weights[lexical.shape[1] :]
         return np.asarray(softmax(np.asarray(scores, dtype=np.float64), axis=1))
 
-    def calls(
-        self, lexical: sp.csr_matrix, vectors: npt.NDArray[np.floating[Any]] | None
-    ) -> list[EmergencyCall]:
-        """One reading per row."""
-        return [call(row) for row in self.probabilities(lexical, vectors)]
-
     @classmethod
     def fit(
         cls,

@@ -85,8 +85,8 @@ def test_a_head_fit_on_toy_evidence_reads_new_rows() -> None:
     )
     lines = ["119", "119", "120", "120", "none", "none", "none"]
     head = EmergencyHead.fit(lexical, None, lines, [1.0] * len(lines))
-    calls = head.calls(sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])), None)
-    assert [c.line for c in calls] == ["119", "120", None]
+    rows = head.probabilities(sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])), None)
+    assert [call(row).line for row in rows] == ["119", "120", None]
     assert head.probabilities(lexical, None).sum(axis=1) == pytest.approx(np.ones(len(lines)))
 
 
