@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,22 @@ def test_cli_train_then_eval_by_category_name(data_dir: Path, tmp_path: Path) ->
     assert '"accuracy": 1.0' in result.stdout.splitlines()[-1]
     assert "01" in result.stdout
     assert "02" in result.stdout
+
+
+def test_cli_train_names_the_bad_line_of_a_sites_emergency_examples(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(data_dir, site)
+    (site / "emergency").mkdir()
+    (site / "emergency" / "ours.csv").write_text(
+        "text,expected,note\n楼下着火了,119,x\n隔壁在吵架,911,x\n", encoding="utf-8"
+    )
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        classifier,
+        ["train", "--data-dir", str(site), "--out", str(out), "--encoder", "none"],
+    )
+    assert result.exit_code == 1
+    assert "ours.csv:3: expected '911' is not one of none, 110" in result.output
+    assert not out.exists()
