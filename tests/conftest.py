@@ -105,6 +105,31 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return url
 
 
+async def until_waiting(database: Database, contender: asyncio.Task[Any]) -> None:
+    """Return once ``contender`` waits for the transaction the test holds open, so the test
+    can then let that transaction commit and see which of the two won.
+
+    PostgreSQL: a session of the test's database waits for a lock (``pg_stat_activity``).
+    SQLite: this process's writers take turns (``Database.session``), so the contender cannot
+    get in while the test holds the turn; it only has to be under way.
+    """
+    if database.dialect == "postgresql":
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(200):
+            async with database.read() as session:
+                if (await session.execute(waiting)).scalar_one():
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("nothing waited for the open transaction's lock")
+    else:
+        await asyncio.sleep(0.2)
+    assert not contender.done(), "the contender did not wait for the open transaction"
+
+
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)

@@ -7,15 +7,19 @@ only an emergency is still referred at once. The agent writes through the usual 
 file the ticket for the citizen from a short form, and releases the conversation back to the
 bot. On the phone the caller is put in the telephony provider's queue and bridged to the
 agent's softphone when the agent takes the call (:class:`CallBridge`).
+
+A conversation leaves the queue in one conditional update (:func:`_leave_queue`): an agent's
+take, the wait limit (:func:`time_out`) and a caller hanging up race for it, exactly one wins
+and the others see that they lost and change nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import case
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
@@ -29,12 +33,14 @@ LIVE = (WAITING, WITH_AGENT)
 HANDOFF = "正在为您转接人工服务，请稍候。您可以先把情况说明一下，接线员接入后会看到。"
 HANDOFF_SPOKEN = "正在为您转接人工服务，请稍候。"
 HANDOFF_CANCELLED = "好的，已取消转人工。您可以继续直接描述您的诉求。"
-#: the wait limit passed without an agent: the citizen is back with the bot (:func:`give_up`)
+#: the wait limit passed without an agent: the citizen is back with the bot (:func:`time_out`)
 NO_AGENT = (
     "抱歉，目前暂无空闲的接线员。您可以直接描述您的诉求，我们会为您登记工单并转交办理；"
     "也可以稍后再发送“转人工”。"
 )
 NO_AGENT_SPOKEN = "抱歉，目前暂无空闲的接线员。请在提示音后说出您的诉求，我们会为您登记。"
+#: who wrote the wait limit's line in the conversation's transcript (:func:`wait_ran_out`)
+WAIT_LIMIT_AUTHOR = "system:wait_limit"
 TAKEN = "您好，我是12345热线接线员{name}，很高兴为您服务。"
 RELEASED = "本次人工服务已结束，感谢您的来电来信。如有其他问题，可随时再联系我们。"
 
@@ -85,17 +91,20 @@ async def live(
 
 
 async def take(session: AsyncSession, conversation_id: str, *, agent_id: int) -> Taken:
-    """接入: the agent takes a waiting conversation; another agent's is a :class:`Conflict`."""
-    conversation = await _locked(session, conversation_id)
+    """接入: the agent takes a waiting conversation; another agent's is a :class:`Conflict`, and
+    so is one whose wait ran out (it went back to the bot) or that the citizen left."""
+    if await _leave_queue(session, conversation_id, WITH_AGENT, agent_id=agent_id):
+        return Taken(
+            await conversations.get(session, conversation_id=conversation_id), changed=True
+        )
+    conversation = await conversations.get(session, conversation_id=conversation_id)
     if conversation.state == WITH_AGENT and conversation.agent_id == agent_id:
         return Taken(conversation, changed=False)
     if conversation.state == WITH_AGENT:
         raise Conflict(f"conversation {conversation_id} is already held by another agent")
-    if conversation.state != WAITING:
-        raise Conflict(f"conversation {conversation_id} is not waiting for an agent")
-    conversation.state, conversation.agent_id = WITH_AGENT, agent_id
-    await conversations.save(session, conversation)
-    return Taken(conversation, changed=True)
+    line = await _wait_limit_line(session, conversation)
+    why = f" any more: its wait ran out ({line.meta.get('note')})" if line else ""
+    raise Conflict(f"conversation {conversation_id} is not waiting for an agent{why}")
 
 
 async def release(
@@ -127,46 +136,75 @@ async def call_id(session: AsyncSession, conversation: Conversation) -> str | No
 
 async def caller_left(session: AsyncSession, call_id: str) -> Conversation | None:
     """A caller who hung up (or was dropped) while waiting leaves the live queue."""
-    statement = (
-        select(Message.conversation_id)
-        .where(Message.channel == "phone")
-        .where(col(Message.external_id).startswith(f"{call_id}:"))
-        .limit(1)
-    )
-    conversation_id = (await session.execute(statement)).scalar_one_or_none()
+    conversation_id = await _of_call(session, call_id)
     if conversation_id is None:
         return None
-    conversation = await _locked(session, conversation_id)
-    if conversation.state == WAITING:
-        conversation.state, conversation.agent_id = ConversationState.IDLE, None
-        await conversations.save(session, conversation)
-    return conversation
+    await _leave_queue(session, conversation_id, ConversationState.IDLE)
+    return await conversations.get(session, conversation_id=conversation_id)
 
 
-async def give_up(
+async def overdue(
     session: AsyncSession, *, asked_before: datetime, limit: int = 100
 ) -> list[Conversation]:
-    """Written conversations waiting since before ``asked_before`` go back to the bot.
-
-    As when the citizen cancels, the state is ``idle`` and the draft kept. The rows are locked
-    and rows another transaction holds are skipped (``take`` or another worker's sweep), so with
-    several workers each is returned once, and never after an agent took it. Callers are left
-    to the telephony provider's queue, which has its own limit.
-    """
+    """Written conversations waiting since before ``asked_before`` (callers are left to the
+    telephony provider's queue, which has its own limit); :func:`time_out` each."""
     statement = (
         select(Conversation)
         .where(Conversation.state == WAITING)
         .where(col(Conversation.channel).not_in(HOLDING_CHANNELS))
         .where(col(Conversation.handoff_at) <= asked_before)
-        .order_by(col(Conversation.handoff_at))
+        .order_by(col(Conversation.handoff_at), col(Conversation.id))
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    returned = list((await session.execute(statement)).scalars())
-    for conversation in returned:
-        conversation.state, conversation.agent_id = ConversationState.IDLE, None
-        await conversations.save(session, conversation)
-    return returned
+    return list((await session.execute(statement)).scalars())
+
+
+async def time_out(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    """The wait limit: a conversation still waiting goes back to the bot.
+
+    As when the citizen cancels, the state is ``idle`` and the draft kept. None, and nothing
+    changed, when it is not waiting any more: an agent took it, the citizen cancelled or left,
+    or another worker timed it out first.
+    """
+    if not await _leave_queue(session, conversation_id, ConversationState.IDLE):
+        return None
+    return await conversations.get(session, conversation_id=conversation_id)
+
+
+async def time_out_call(session: AsyncSession, call_id: str, *, waited: timedelta) -> bool:
+    """A caller reached the queue's wait limit: whether they may leave the queue.
+
+    False when an agent holds the call (its bridge is on the way). Otherwise the conversation
+    goes back to the bot, once, with the spoken apology as its wait-limit line.
+    """
+    conversation_id = await _of_call(session, call_id)
+    if conversation_id is None:
+        return True
+    conversation = await time_out(session, conversation_id)
+    if conversation is None:
+        held = await conversations.get(session, conversation_id=conversation_id)
+        return held.state != WITH_AGENT
+    line = await conversations.add_message(
+        session,
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        text=NO_AGENT_SPOKEN,
+        author=WAIT_LIMIT_AUTHOR,
+    )
+    line.meta = wait_ran_out(waited)
+    session.add(line)
+    return True
+
+
+def wait_ran_out(waited: timedelta) -> dict[str, Any]:
+    """The wait limit's line in the transcript (a message's ``meta``): why, and how long."""
+    seconds = int(waited.total_seconds())
+    took = f"{seconds // 60} 分钟" if seconds >= 60 else f"{seconds} 秒"
+    return {
+        "notice": "wait_limit",
+        "waited_seconds": seconds,
+        "note": f"等待人工超时 {took}，转回机器人",
+    }
 
 
 async def last_turn(session: AsyncSession, call_id: str) -> int:
@@ -185,6 +223,52 @@ async def _locked(session: AsyncSession, conversation_id: str) -> Conversation:
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} does not exist")
     return conversation
+
+
+async def _leave_queue(
+    session: AsyncSession,
+    conversation_id: str,
+    state: ConversationState,
+    *,
+    agent_id: int | None = None,
+) -> bool:
+    """Move the conversation to ``state`` only if it is still waiting; whether this did.
+
+    One UPDATE decides, whatever each side read before: on PostgreSQL a second one waits for
+    the first one's transaction and then finds the conversation no longer waiting.
+    """
+    statement = (
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id, col(Conversation.state) == WAITING)
+        .values(state=state, agent_id=agent_id, updated_at=utcnow())
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _of_call(session: AsyncSession, call_id: str) -> str | None:
+    """The conversation of a call (its turns are stored as ``<call id>:<n>``)."""
+    statement = (
+        select(Message.conversation_id)
+        .where(Message.channel == "phone")
+        .where(col(Message.external_id).startswith(f"{call_id}:"))
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _wait_limit_line(session: AsyncSession, conversation: Conversation) -> Message | None:
+    """The line the wait limit wrote since the citizen last asked for a person, if any."""
+    statement = (
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .where(Message.author == WAIT_LIMIT_AUTHOR)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    if conversation.handoff_at is not None:
+        statement = statement.where(col(Message.created_at) >= conversation.handoff_at)
+    return (await session.execute(statement)).scalars().first()
 
 
 def entered(conversation: Conversation) -> None:

@@ -3,8 +3,13 @@
 A citizen who asked for a person (转人工) on a written channel and was not taken by an agent
 within ``intake.agent_max_wait_minutes`` (at night, nobody signed in, a busy desk) goes back to
 the bot with one message saying so: they may describe the request to have a ticket filed, or
-ask again later. The message is written like an agent's reply, so channels that push send it.
+ask again later. The message is written like an agent's reply, so channels that push send it;
+it is the wait limit's line in the transcript, with who, when and how long
+(:func:`hotline.intake.handoff.wait_ran_out`).
 Callers are not swept here: Twilio's queue lets them go (``channels.twilio``'s own limit).
+
+The sweep reads the overdue conversations, then times each out with a conditional update: an
+agent who takes one in between wins, and the sweep leaves it alone.
 """
 
 from __future__ import annotations
@@ -20,9 +25,6 @@ from hotline.storage.db import Database
 from hotline.storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-#: who wrote the message, in the conversation's transcript
-AUTHOR = "system:wait_limit"
 
 
 class WaitLimitSweeper(BackgroundLoop):
@@ -49,20 +51,28 @@ class WaitLimitSweeper(BackgroundLoop):
     async def run_once(self, now: datetime | None = None) -> list[str]:
         """One sweep; the ids of the conversations given back to the bot."""
         now = now or utcnow()
+        async with self.database.read() as session:
+            due = await handoff.overdue(session, asked_before=now - self.max_wait, limit=self.batch)
+        if not due:
+            return []
+        told = []
         async with self.database.session() as session:
-            returned = await handoff.give_up(
-                session, asked_before=now - self.max_wait, limit=self.batch
-            )
-            told = [
-                await self.writer.write_to_citizen(
-                    session, conversation_id=c.id, text=handoff.NO_AGENT, author=AUTHOR
+            for conversation in due:
+                if await handoff.time_out(session, conversation.id) is None:
+                    continue  # taken (or left) since it was read
+                line = await self.writer.write_to_citizen(
+                    session,
+                    conversation_id=conversation.id,
+                    text=handoff.NO_AGENT,
+                    author=handoff.WAIT_LIMIT_AUTHOR,
                 )
-                for c in returned
-            ]
+                line.meta = handoff.wait_ran_out(now - (conversation.handoff_at or now))
+                session.add(line)
+                told.append(line)
         self.writer.announce(told)
-        if returned:
-            log.info("handoff.wait_limit returned=%d", len(returned))
-        return [c.id for c in returned]
+        if told:
+            log.info("handoff.wait_limit returned=%d", len(told))
+        return [m.conversation_id for m in told]
 
     async def _loop(self) -> None:
         while not self._stop.is_set():

@@ -4,6 +4,7 @@ it."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,10 @@ class FakeTwilioApi:
     redirected: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     #: answers for the next sends: (HTTP status, Twilio error code)
     script: list[tuple[int, int]] = field(default_factory=list)
+    #: set when a redirect arrives; with ``gate``, the redirect waits for it to be set (a bridge
+    #: held in flight, so a test can act while the agent's take is not yet committed)
+    redirecting: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: asyncio.Event | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -68,6 +73,9 @@ class FakeTwilioApi:
             return refused
         form = {k: str(v) for k, v in (await request.post()).items()}
         call = request.match_info["call"]
+        self.redirecting.set()
+        if self.gate is not None:
+            await self.gate.wait()
         self.redirected.append((call, form))
         resource = {"sid": call, "account_sid": self.account_sid, "status": "in-progress"}
         return web.json_response(resource, status=200)

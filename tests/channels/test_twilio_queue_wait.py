@@ -1,5 +1,6 @@
 """A caller nobody takes from the agents' queue: at the wait limit Twilio is told to let them
-leave, and they are sent back to the IVR, whose bot takes the request as a ticket."""
+leave, they are off the live desk with one line in the transcript saying so, and are sent back
+to the IVR, whose bot takes the request as a ticket."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlmodel import select
 from hotline.channels.twilio.agents import HOLD
 from hotline.intake import handoff
 from hotline.services import Services
-from hotline.storage.models import Conversation, ConversationState, Ticket
+from hotline.storage.models import CitizenPush, Conversation, ConversationState, Message, Ticket
 from hotline.web.app import create_app
 from tests.channels.channel_services import channel_services
 from tests.channels.test_twilio import (
@@ -20,6 +21,7 @@ from tests.channels.test_twilio import (
     Client,
     ClientFactory,
     signed,
+    stored,
     turn,
     twiml,
 )
@@ -54,19 +56,43 @@ async def state(services: Services) -> str:
         return str((await session.execute(select(Conversation.state))).scalar_one())
 
 
-async def test_the_caller_is_held_until_the_limit_then_leaves(client: Client) -> None:
+async def lines(services: Services) -> list[Message]:
+    """The wait limit's lines in the transcript."""
+    statement = select(Message).where(Message.author == handoff.WAIT_LIMIT_AUTHOR)
+    async with services.database.read() as session:
+        return list((await session.execute(statement)).scalars())
+
+
+async def test_the_caller_is_held_until_the_limit_then_leaves(
+    client: Client, services: Services
+) -> None:
     await caller_waiting(client)
     form = {"CallSid": "CA1", "QueueTime": "119", "QueueSid": "QU1"}
     hold = await twiml(await signed(client, WAIT, form))
     assert hold == f'{XML}<Response><Say {VOICE}>{HOLD}</Say><Pause length="15" /></Response>'
-    leave = await twiml(await signed(client, WAIT, {**form, "QueueTime": "120"}))
+    assert await lines(services) == []
+    leave = await twiml(await signed(client, WAIT, {**form, "QueueTime": "125"}))
     assert leave == f"{XML}<Response><Leave /></Response>"
+    assert await state(services) == ConversationState.IDLE  # off the live desk at once
+    [line] = await lines(services)
+    assert (line.text, line.direction) == (handoff.NO_AGENT_SPOKEN, "out")
+    assert line.meta == {
+        "notice": "wait_limit",
+        "waited_seconds": 125,
+        "note": "等待人工超时 2 分钟，转回机器人",
+    }
+    again = await twiml(await signed(client, WAIT, {**form, "QueueTime": "130"}))
+    assert again == leave  # Twilio asked again: the caller still goes, the line stays one
+    assert await lines(services) == [line]
+    assert await stored(services, CitizenPush) == 0  # said in the call, not sent by SMS
     unsigned = await client.post(
         WAIT,
         data="CallSid=CA1&QueueTime=500",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert unsigned.status == 401
+    no_call = await signed(client, WAIT, {"QueueTime": "500"})
+    assert no_call.status == 400
 
 
 async def test_a_caller_who_left_is_back_with_the_bot_and_files_a_ticket(
@@ -74,6 +100,9 @@ async def test_a_caller_who_left_is_back_with_the_bot_and_files_a_ticket(
 ) -> None:
     await caller_waiting(client)
     assert await state(services) == ConversationState.WAITING_AGENT
+    at_limit = {"CallSid": "CA1", "QueueTime": "120", "QueueSid": "QU1"}
+    leave = await twiml(await signed(client, WAIT, at_limit))
+    assert leave == f"{XML}<Response><Leave /></Response>"
     left = {"CallSid": "CA1", "QueueResult": "leave", "QueueTime": "120"}
     body = await twiml(await signed(client, LEFT, left))
     assert body == (
@@ -81,6 +110,7 @@ async def test_a_caller_who_left_is_back_with_the_bot_and_files_a_ticket(
         '<Redirect method="POST">/channels/twilio/voice/listen?turn=3</Redirect></Response>'
     )
     assert await state(services) == ConversationState.IDLE  # off the live queue
+    assert len(await lines(services)) == 1
     listen = await twiml(await signed(client, "/channels/twilio/voice/listen?turn=3", left))
     assert 'action="/channels/twilio/voice/gather?turn=3&amp;silences=0"' in listen
     for n, speech in enumerate(["我要投诉小区门口烧烤摊油烟太大", "江北区望江路18号", "确认"], 3):

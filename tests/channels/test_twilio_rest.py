@@ -1,8 +1,10 @@
 """The Twilio channel's calls to Twilio's REST API (faked, driven by Twilio's own client):
 satisfaction callbacks (the outbound call, the keypad rating and spoken reason in signed
 webhooks, an unanswered call followed by an SMS the citizen answers) and callers handed to a
-person (转人工: waiting in Twilio's queue, bridged to the agent who takes the call)."""
+person (转人工: waiting in Twilio's queue, bridged to the agent who takes the call, never also
+let go by the queue's wait limit)."""
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from hotline.web.app import create_app
 from tests.callbacks.conftest import ANY_TIME, worker_for
 from tests.channels.fake_twilio_api import FakeTwilioApi
 from tests.channels.test_twilio import BASE, CALLER, SID, TWILIO, Client, signed, turn, twiml
-from tests.conftest import make_config
+from tests.conftest import make_config, until_waiting
 from tests.web.conftest import login
 from tests.web.test_ticket_actions import act, make_staff
 
@@ -271,6 +273,15 @@ async def conversation_of(client: Client, headers: dict[str, str]) -> str:
     return str(item["conversation_id"])
 
 
+async def queued_caller(
+    client: Client, services: Services
+) -> tuple[dict[str, dict[str, str]], str]:
+    """A caller waiting in the queue: the staff's headers and the caller's conversation."""
+    await caller_waiting(client)
+    staff = await make_staff(client, services)
+    return staff, await conversation_of(client, staff["agent"])
+
+
 async def test_a_caller_waits_on_hold_and_is_bridged_to_the_agent(
     client: Client, services: Services, api: tuple[FakeTwilioApi, str]
 ) -> None:
@@ -299,9 +310,7 @@ async def test_a_bridge_twilio_refuses_leaves_the_caller_waiting(
     client: Client, services: Services, api: tuple[FakeTwilioApi, str]
 ) -> None:
     fake, _ = api
-    await caller_waiting(client)
-    staff = await make_staff(client, services)
-    conversation = await conversation_of(client, staff["agent"])
+    staff, conversation = await queued_caller(client, services)
     fake.script = [(404, 20404)]  # the caller hung up meanwhile
     refused = await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
     assert refused.status == 502
@@ -324,9 +333,7 @@ async def test_connect_needs_a_signed_request_and_a_sane_agent(client: Client) -
 async def test_a_caller_who_hangs_up_while_waiting_leaves_the_live_queue(
     client: Client, services: Services
 ) -> None:
-    await caller_waiting(client)
-    staff = await make_staff(client, services)
-    conversation = await conversation_of(client, staff["agent"])
+    staff, conversation = await queued_caller(client, services)
     left = {"CallSid": "CA1", "QueueResult": "hangup", "QueueTime": "42"}
     body = await twiml(await signed(client, "/channels/twilio/voice/dequeued", left))
     assert body == '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -339,3 +346,53 @@ async def test_a_caller_who_hangs_up_while_waiting_leaves_the_live_queue(
     await twiml(await signed(client, "/channels/twilio/voice/dequeued", bridged))
     no_call = await signed(client, "/channels/twilio/voice/dequeued", {"QueueResult": "hangup"})
     assert no_call.status == 400
+
+
+async def test_a_caller_the_agent_is_taking_is_not_let_go_at_the_wait_limit(
+    client: Client, services: Services, api: tuple[FakeTwilioApi, str]
+) -> None:
+    """The wait URL reaches the limit while the take is stored but not yet committed (its bridge
+    is in flight): it waits for the take, sees the agent won, and keeps the caller queued."""
+    fake, _ = api
+    fake.gate = asyncio.Event()
+    staff, conversation = await queued_caller(client, services)
+
+    async def take() -> Any:
+        return await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
+
+    taking = asyncio.create_task(take())
+    await asyncio.wait_for(fake.redirecting.wait(), 15)
+    at_limit = {"CallSid": "CA1", "QueueTime": "180", "QueueSid": "QU1"}
+    waiting = asyncio.create_task(signed(client, "/channels/twilio/voice/wait", at_limit))
+    await until_waiting(services.database, waiting)
+    fake.gate.set()
+    taken = await asyncio.wait_for(taking, 15)
+    assert taken.status == 200, await taken.text()
+    assert await twiml(await asyncio.wait_for(waiting, 15)) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="5" /></Response>'
+    )  # no <Leave />
+    desk = await (await client.get("/api/v1/staff/live", headers=staff["agent"])).json()
+    [item] = desk["items"]
+    assert (item["state"], item["agent"]) == ("with_agent", "agent")
+    async with services.database.read() as session:
+        authors = (await session.execute(select(Message.author))).scalars().all()
+    assert handoff.WAIT_LIMIT_AUTHOR not in authors
+
+
+async def test_an_agent_after_the_callers_wait_ran_out_is_refused_and_nothing_is_bridged(
+    client: Client, services: Services, api: tuple[FakeTwilioApi, str]
+) -> None:
+    fake, _ = api
+    staff, conversation = await queued_caller(client, services)
+    at_limit = {"CallSid": "CA1", "QueueTime": "180", "QueueSid": "QU1"}
+    leave = await twiml(await signed(client, "/channels/twilio/voice/wait", at_limit))
+    assert leave == '<?xml version="1.0" encoding="UTF-8"?><Response><Leave /></Response>'
+    desk = await (await client.get("/api/v1/staff/live", headers=staff["agent"])).json()
+    assert desk == {"waiting": 0, "items": []}
+    late = await client.post(f"/api/v1/staff/live/{conversation}/take", headers=staff["agent"])
+    assert late.status == 409
+    assert (await late.json())["error"]["message"] == (
+        f"conversation {conversation} is not waiting for an agent any more: "
+        "its wait ran out (等待人工超时 3 分钟，转回机器人)"
+    )
+    assert fake.redirected == []

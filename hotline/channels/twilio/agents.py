@@ -8,13 +8,17 @@ agent's username). Both webhooks are signed like every other.
 
 Nobody waits forever: once Twilio reports ``agent_queue_max_wait_seconds`` in the queue, the wait
 URL answers ``<Leave/>``, and the caller is told no agent is free and sent back to the IVR's
-speech turns (``/voice/listen``) to say the request, which the bot files as a ticket.
+speech turns (``/voice/listen``) to say the request, which the bot files as a ticket. The wait
+URL first takes the conversation off the live desk in the same conditional update an agent's
+take uses, and writes the wait limit's line in its transcript; when an agent took the call
+first, the caller stays in the queue until the bridge redirects the call.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -24,7 +28,13 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from hotline.channels.twilio.config import TwilioConfig
 from hotline.channels.twilio.rest import TwilioRest
 from hotline.errors import BadRequest
-from hotline.intake.handoff import NO_AGENT_SPOKEN, BridgeFailed, caller_left, last_turn
+from hotline.intake.handoff import (
+    NO_AGENT_SPOKEN,
+    BridgeFailed,
+    caller_left,
+    last_turn,
+    time_out_call,
+)
 from hotline.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,8 @@ GONE = frozenset({"hangup", "error", "system-error", "queue-full", "leave"})
 QUEUE_FULL = "当前来电较多，排队人数已满，请您稍后再拨。再见。"
 HOLD = "坐席正忙，请您耐心等候，接线员将尽快为您服务。"
 NO_ANSWER = "接线员暂时无法接听，请您稍后再拨，或直接说出诉求由我们为您登记。再见。"
+#: seconds of silence for a caller an agent took, until the bridge redirects the call
+BRIDGING_PAUSE = 5
 
 FormReader = Callable[[web.Request], Awaitable[dict[str, str]]]
 
@@ -67,11 +79,19 @@ class TwilioAgentRoutes:
     async def wait(self, request: web.Request) -> web.Response:
         """Played over and over while the caller waits in the queue, until the wait limit."""
         form = await self._form(request)
-        waited = form.get("QueueTime", "")
+        call, waited = form.get("CallSid", ""), form.get("QueueTime", "")
+        if not call:
+            raise BadRequest("CallSid is required", code="malformed_form")
         limit = self._config.agent_queue_max_wait_seconds
         response = VoiceResponse()
         if waited.isascii() and waited.isdigit() and int(waited) >= limit:
-            response.leave()  # Twilio then posts QueueResult=leave to the Enqueue action
+            async with self._database.session() as session:
+                leave = await time_out_call(session, call, waited=timedelta(seconds=int(waited)))
+            if leave:
+                response.leave()  # Twilio then posts QueueResult=leave to the Enqueue action
+                return _twiml(response)
+            log.info("twilio.queue_wait_limit_after_take call=%s", call)
+            response.pause(length=BRIDGING_PAUSE)  # an agent took the call: no <Leave/>
             return _twiml(response)
         response.say(HOLD, language=self._config.language, voice=self._config.voice)
         response.pause(length=15)
