@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from hotline.callbacks.setup import links_of
 from hotline.callbacks.setup import settings_from as callback_settings
 from hotline.channels.held import HoldPolicy
 from hotline.channels.push import Pusher, PushWorker
@@ -120,7 +121,7 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
     hold = HoldPolicy(
         max_hold=timedelta(days=wechat.max_hold_days), reach=callback_settings(config)
     )
-    return PushWorker(database, pushers, worker_settings(config), hold=hold)
+    return PushWorker(database, pushers, worker_settings(config), hold=hold, links=links_of(config))
 
 
 def push_channels(config: Config) -> frozenset[str]:

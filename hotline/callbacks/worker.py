@@ -6,8 +6,9 @@ due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next 
 
 * a **message** is written into the citizen's conversation in the same transaction that marks
   the callback as awaiting, so the push outbox delivers it (WeChat, Telegram, SMS, e-mail) or
-  the app shows it; nothing is sent from here. By SMS and mail it carries a signed link to the
-  rating page, valid while this attempt waits (:mod:`hotline.callbacks.links`), when links are on;
+  the app shows it; nothing is sent from here. By SMS and mail it carries a link to the rating
+  page, valid while this attempt waits, when links are on: stored as ``/r/…`` with a reference
+  in the message's meta, signed by the push worker as it sends (:mod:`hotline.callbacks.links`);
 * a **call** is placed through the telephony provider outside any transaction, and stored as
   awaiting only while the lease is held; the keypad answer and the end of the call come back
   through the provider's webhooks.
@@ -16,6 +17,7 @@ due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,6 +65,7 @@ class CitizenWriter(Protocol):
         text: str,
         author: str,
         ticket_id: int | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Message: ...
 
     def announce(self, messages: list[Message]) -> None: ...
@@ -155,12 +158,14 @@ class CallbackWorker(BackgroundLoop):
                 session, reporter, route, idle_after=self.settings.answer_window
             )
             expires_at = now + self.settings.answer_window
+            question = self._question(callback, reporter, route["channel"], expires_at)
             message = await self.writer.write_to_citizen(
                 session,
                 conversation_id=conversation_id,
-                text=self._question(callback, reporter, route["channel"], expires_at),
+                text=question.text,
                 author=wording.QUESTION_AUTHOR,
                 ticket_id=reporter.id,
+                meta=question.meta,
             )
             await self._awaiting(session, callback, route, expires_at)
         self.writer.announce([message])
@@ -168,7 +173,7 @@ class CallbackWorker(BackgroundLoop):
 
     def _question(
         self, callback: SatisfactionCallback, reporter: Ticket, channel: str, expires_at: datetime
-    ) -> str:
+    ) -> rating_links.Question:
         assert callback.id is not None
         return rating_links.question(
             self.links,

@@ -18,6 +18,11 @@ for them: the worker that wins the citizen's claim
 (:func:`hotline.storage.repos.pushes.claim_notice`) tells them, however many hold messages for
 them at once. A message held longer than :attr:`HoldPolicy.max_hold` is out of date and expired
 instead (:mod:`hotline.channels.held`).
+
+A satisfaction question by SMS or mail is stored with ``/r/…`` where its rating link goes; the
+worker signs the link's token into the text only as it hands the message to the channel
+(:func:`hotline.callbacks.links.fill`), so the token is never written to the database, and a
+retried send carries the same link.
 """
 
 from __future__ import annotations
@@ -27,14 +32,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlmodel import col, select
 
 from hotline.background import BackgroundLoop
+from hotline.callbacks import links as rating_links
+from hotline.callbacks.links import RatingLinks, hide_tokens
 from hotline.channels import held as held_rows
 from hotline.channels.held import HoldPolicy
-from hotline.errors import StorageUnavailable
+from hotline.errors import ConfigError, StorageUnavailable
 from hotline.routing.worker import WorkerSettings, backoff, worker_name
 from hotline.storage.db import Database
 from hotline.storage.leases import Lease
@@ -83,6 +90,14 @@ class NoticePusher(Pusher, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds of a message to push: its text and meta, never a token."""
+
+    text: str
+    meta: Mapping[str, Any]
+
+
 @dataclass
 class PushReport:
     claimed: int = 0
@@ -109,6 +124,7 @@ class PushWorker(BackgroundLoop):
         settings: WorkerSettings | None = None,
         *,
         hold: HoldPolicy | None = None,
+        links: RatingLinks | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__()
@@ -116,6 +132,8 @@ class PushWorker(BackgroundLoop):
         self.pushers = dict(pushers)
         self.settings = settings or WorkerSettings()
         self.hold = hold or HoldPolicy()
+        #: signs the rating links of callback questions as they are sent
+        self.links = links
         self.name = name or worker_name()
         self._lease = Lease(CitizenPush, self.name, self.settings.lease_seconds)
         self._next_sweep: datetime | None = None
@@ -130,7 +148,7 @@ class PushWorker(BackgroundLoop):
         await self._expire(report)
         claimed = await self._claim()
         report.claimed = len(claimed)
-        outcomes = await asyncio.gather(*(self._attempt(p, text) for p, text in claimed))
+        outcomes = await asyncio.gather(*(self._attempt(p, stored) for p, stored in claimed))
         if claimed:
             held = await self._settle(
                 list(zip((p for p, _ in claimed), outcomes, strict=True)), report
@@ -156,17 +174,21 @@ class PushWorker(BackgroundLoop):
                 limit=self.settings.sweep_batch,
             )
 
-    async def _attempt(self, push: CitizenPush, text: str) -> PushFailed | None:
+    async def _attempt(self, push: CitizenPush, stored: Stored) -> PushFailed | None:
         pusher = self.pushers.get(push.channel)
         if pusher is None:
             return PushFailed(f"no pusher for channel {push.channel}")
         try:
+            text = rating_links.fill(stored.text, stored.meta, self.links)
             if isinstance(pusher, MessagePusher):
                 await pusher.push_message(push.message_id, push.address, text)
             else:
                 await pusher.push(push.address, text)
         except PushFailed as e:
             return e
+        except ConfigError as e:  # retried: a restart with the setting sends it
+            log.error("push.config_error push=%s: %s", push.id, e.message)
+            return PushFailed(e.message)
         except Exception as e:
             # A bug in a pusher fails only this row; out of the gather it would leave the whole
             # batch leased and unsettled (the dispatch worker learnt this the hard way).
@@ -174,7 +196,7 @@ class PushWorker(BackgroundLoop):
             return PushFailed(f"{type(e).__name__}: {e}")
         return None
 
-    async def _claim(self) -> list[tuple[CitizenPush, str]]:
+    async def _claim(self) -> list[tuple[CitizenPush, Stored]]:
         async with self.database.session() as session:
             rows = await self._lease.claim(
                 session,
@@ -185,10 +207,10 @@ class PushWorker(BackgroundLoop):
                 return []
             ids = [row.message_id for row in rows]
             found = await session.execute(
-                select(Message.id, Message.text).where(col(Message.id).in_(ids))
+                select(Message.id, Message.text, Message.meta).where(col(Message.id).in_(ids))
             )
-            texts: dict[int | None, str] = dict(found.all())
-        return [(row, texts[row.message_id]) for row in rows]
+            stored = {id_: Stored(text, meta or {}) for id_, text, meta in found.all()}
+        return [(row, stored[row.message_id]) for row in rows]
 
     async def _settle(
         self, outcomes: list[tuple[CitizenPush, PushFailed | None]], report: PushReport
@@ -203,14 +225,14 @@ class PushWorker(BackgroundLoop):
                 elif isinstance(failure, WaitForCitizen):
                     values |= {
                         "status": PushStatus.HELD,
-                        "last_error": str(failure)[:500],
+                        "last_error": _error(failure),
                         "held_until": self.hold.held_until(push),
                     }
                 elif failure.final or push.attempts >= self.settings.max_attempts:
-                    values |= {"status": PushStatus.DEAD, "last_error": str(failure)[:500]}
+                    values |= {"status": PushStatus.DEAD, "last_error": _error(failure)}
                 else:
                     retry_at = now + backoff(push.attempts, self.settings)
-                    values |= {"next_attempt_at": retry_at, "last_error": str(failure)[:500]}
+                    values |= {"next_attempt_at": retry_at, "last_error": _error(failure)}
                 if not await self._lease.settle(session, [push.id], **values):
                     continue  # the lease ran out and another worker has the row
                 if failure is None:
@@ -264,3 +286,8 @@ class PushWorker(BackgroundLoop):
                 report = PushReport()
             if report.claimed < self.batch_size:
                 await self._pause(self.settings.poll_seconds)
+
+
+def _error(failure: PushFailed) -> str:
+    """What is stored of a failure: a provider that echoes the text echoes no token."""
+    return hide_tokens(str(failure))[:500]

@@ -7,6 +7,9 @@ WebSocket waiters once that transaction has committed (other processes' waiters 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.hub import ReplyHub
@@ -36,9 +39,11 @@ class Outgoing:
         author: str,
         ticket_id: int | None = None,
         notice: str | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Message:
-        """Store a message to the citizen inside the caller's transaction; ``notice`` says
-        what kind it is (``RESULT_NOTICE``: a resolution), kept in the message's ``meta``.
+        """Store a message to the citizen inside the caller's transaction, with ``meta`` (a
+        callback question's rating link reference) and ``notice``, what kind it is
+        (``RESULT_NOTICE``: a resolution), kept in the message's ``meta``.
 
         Call :meth:`announce` with it once that transaction has committed, so a channel never
         pushes a message that could still be rolled back.
@@ -52,8 +57,9 @@ class Outgoing:
             author=author,
             ticket_id=ticket_id,
         )
-        if notice is not None:
-            message.meta = {"notice": notice}
+        extra = {**(meta or {}), **({"notice": notice} if notice is not None else {})}
+        if extra:
+            message.meta = extra
             session.add(message)
         if conversation.channel in self.push_channels:
             await pushes.enqueue(session, message=message, conversation=conversation)

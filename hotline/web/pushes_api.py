@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hotline.callbacks.links import hide_tokens
 from hotline.channels import undelivered
 from hotline.errors import ValidationFailed
 from hotline.nlu.masking import mask_address, mask_personal_data
@@ -43,7 +44,7 @@ def push_view(
     push: CitizenPush, message: Message, ticket: str | None, instead: CitizenPush | None = None
 ) -> dict[str, Any]:
     """A row as staff see it: the address masked, the text cut short and masked."""
-    text = mask_personal_data(message.text)
+    text = mask_personal_data(hide_tokens(message.text))  # a question stored with its token
     return {
         "id": push.id,
         "channel": push.channel,

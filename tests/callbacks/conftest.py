@@ -1,19 +1,25 @@
 """Services with satisfaction callbacks asked at any hour without delay, and a resolved ticket."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application
 
 from hotline.callbacks.setup import build_callback_worker
 from hotline.callbacks.worker import CallbackWorker
+from hotline.channels.push import PushWorker
 from hotline.services import Services, build_services
 from hotline.web.app import create_app
+from hotline.workers import build_pusher
+from tests.channels.fake_twilio_api import FakeTwilioApi
+from tests.channels.test_twilio import SID
 from tests.conftest import API_KEY, make_config
 from tests.web.conftest import ClientFactory
-from tests.web.test_ticket_actions import act, chat_ticket, make_staff
+from tests.web.test_ticket_actions import LETTER, act, chat_ticket, make_staff
 
 Client = TestClient[Any, Any]
 Headers = dict[str, str]
@@ -74,6 +80,43 @@ async def staff(client: Client, services: Services) -> dict[str, Headers]:
 @pytest.fixture
 def app_headers() -> Headers:
     return {"X-Api-Key": API_KEY}
+
+
+@dataclass
+class Sms:
+    """Twilio faked at its REST API, and the push worker that hands SMS to it."""
+
+    api: FakeTwilioApi
+    worker: PushWorker
+
+    async def send(self) -> int:
+        """Push what the outbox owes; how many SMS Twilio took."""
+        return (await self.worker.run_once()).sent
+
+    def received(self, phone: str = LETTER["phone"]) -> str:
+        """The last SMS Twilio took for the mobile ``phone``."""
+        bodies = [sent["Body"] for sent in self.api.sent if sent["To"] == "+86" + phone]
+        assert bodies, self.api.sent
+        return bodies[-1]
+
+
+@pytest.fixture
+async def twilio_api(
+    aiohttp_server: Callable[[Application], Awaitable[TestServer]],
+) -> tuple[FakeTwilioApi, str]:
+    """Twilio's REST API faked: (the fake, its base URL for ``channels.twilio.api_base_url``)."""
+    fake = FakeTwilioApi(SID)
+    server = await aiohttp_server(fake.app())
+    return fake, str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def sms(services: Services, twilio_api: tuple[FakeTwilioApi, str]) -> AsyncIterator[Sms]:
+    """The push worker of ``services`` (Twilio's channel must be on), and what Twilio took."""
+    worker = build_pusher(services.config, services.database)
+    assert worker is not None
+    yield Sms(twilio_api[0], worker)
+    await worker.stop()  # closes Twilio's HTTP client
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers of the rating page's tests: a letter citizen asked by SMS, and the link they get."""
+"""Helpers of the rating page's tests: a letter citizen asked by SMS, and the link they get
+in the SMS Twilio (faked at its REST API) receives from the push worker."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from hotline.callbacks.worker import CallbackWorker
 from hotline.services import Services
 from hotline.storage.models import Message, SatisfactionCallback, TicketEvent
 from hotline.storage.repos import tickets as ticket_repo
-from tests.callbacks.conftest import Client, Headers
+from tests.callbacks.conftest import Client, Headers, Sms
 from tests.channels.test_twilio import TWILIO
 from tests.web.test_ticket_actions import LETTER, act
 
 LINK_BASE = "https://12345.example.gov.cn"
 SECRET = "rating-link-secret-for-tests-0123456789"
 LINK = {"base_url": LINK_BASE, "secret": SECRET}
-#: SMS through Twilio: a letter citizen with a mobile number is asked by SMS
-CHANNELS = {"twilio": TWILIO}
 _LINK = re.compile(re.escape(LINK_BASE) + r"(/r/[A-Za-z0-9_-]{32})")
+
+
+def sms_channels(api_url: str) -> dict[str, Any]:
+    """SMS through Twilio at ``api_url``: a letter citizen with a mobile number is asked by SMS."""
+    return {"twilio": {**TWILIO, "api_base_url": api_url}}
 
 
 async def resolved_letter(
@@ -44,25 +48,30 @@ async def asked_by_sms(
     staff: dict[str, Headers],
     app_headers: Headers,
     asker: CallbackWorker,
+    sms: Sms,
     **letter: str,
 ) -> tuple[str, str]:
-    """A resolved letter whose citizen was just asked by SMS: (number, the question's text)."""
+    """A resolved letter whose citizen was just asked by SMS: (number, the SMS Twilio took)."""
     number = await resolved_letter(client, staff, app_headers, **letter)
     assert (await asker.run_once()).asked == 1
     callback = await the_callback(services, number)
     assert (callback.status, callback.channel) == ("awaiting", "sms")
-    return number, await question_text(services, number)
+    assert await sms.send() == 1
+    return number, sms.received(letter.get("phone", LETTER["phone"]))
 
 
-async def question_text(services: Services, number: str) -> str:
+async def stored_question(services: Services, number: str) -> Message:
+    """The latest question to the ticket's citizen, as the database holds it."""
     async with services.database.read() as session:
         ticket = await ticket_repo.by_number(session, number=number)
-        texts = await session.execute(
-            select(Message.text)
+        found = await session.execute(
+            select(Message)
             .where(Message.author == wording.QUESTION_AUTHOR, Message.ticket_id == ticket.id)
             .order_by(col(Message.id).desc())
         )
-        return str(texts.scalars().first())
+        question = found.scalars().first()
+        assert question is not None
+        return question
 
 
 def link_path(text: str) -> str:

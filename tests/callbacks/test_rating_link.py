@@ -21,20 +21,21 @@ from hotline.storage.models import (
     TicketStatus,
 )
 from hotline.storage.repos import tickets as ticket_repo
-from tests.callbacks.conftest import Client, Headers
+from tests.callbacks.conftest import Client, Headers, Sms
 from tests.callbacks.rating_desk import (
-    CHANNELS,
     LINK,
     LINK_BASE,
     actions,
     asked_by_sms,
     link_path,
     paragraphs,
-    question_text,
     rate,
     resolved_letter,
+    sms_channels,
+    stored_question,
     the_callback,
 )
+from tests.channels.fake_twilio_api import FakeTwilioApi
 from tests.channels.test_twilio import signed, twiml
 
 
@@ -44,18 +45,20 @@ def callback_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def channel_overrides() -> dict[str, Any]:
-    return CHANNELS
+def channel_overrides(twilio_api: tuple[FakeTwilioApi, str]) -> dict[str, Any]:
+    return sms_channels(twilio_api[1])
 
 
 async def test_the_sms_question_carries_a_short_link(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     path = link_path(text)
     assert text == wording.sms_question(number, LINK_BASE + path)
     assert len(text) <= 134  # two SMS segments of Chinese text
+    stored = await stored_question(services, number)  # the token is signed only as it is sent
+    assert stored.text == wording.sms_question(number, LINK_BASE + "/r/…")
     callback = await the_callback(services, number)
     assert callback.expires_at is not None
     assert services.callbacks is not None
@@ -68,9 +71,9 @@ async def test_the_sms_question_carries_a_short_link(
 @pytest.mark.parametrize("callback_overrides", [{}])
 async def test_without_a_base_url_no_link_is_sent_and_no_page_served(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     assert text == wording.question(number)
     assert services.callbacks is not None
     assert services.callbacks.links is None
@@ -84,10 +87,10 @@ async def test_without_a_base_url_no_link_is_sent_and_no_page_served(
 
 async def test_the_page_shows_the_ticket_with_personal_data_masked_and_escaped(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
     title = "<b>路灯</b>不亮，请回电13912345678"
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker, title=title)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms, title=title)
     path = link_path(text)
     response = await client.get(path)
     assert response.status == 200
@@ -112,19 +115,20 @@ async def test_the_page_shows_the_ticket_with_personal_data_masked_and_escaped(
 
 async def test_unsatisfied_on_the_page_acts_exactly_as_the_same_answer_by_sms(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
     by_text = await resolved_letter(client, staff, app_headers)  # phone 13912345678
     by_link = await resolved_letter(
         client, staff, app_headers, phone="13700001111", content="胜利路口的路灯也不亮"
     )
     assert (await asker.run_once()).asked == 2
-    sms = {"From": "+8613912345678", "To": "+8610012345", "MessageSid": "SM1",
-           "Body": "不满意，路灯还是不亮"}  # fmt: skip
-    said = await twiml(await signed(client, "/channels/twilio/sms", sms))
+    assert await sms.send() == 2
+    reply = {"From": "+8613912345678", "To": "+8610012345", "MessageSid": "SM1",
+             "Body": "不满意，路灯还是不亮"}  # fmt: skip
+    said = await twiml(await signed(client, "/channels/twilio/sms", reply))
     response = await rate(
         client,
-        link_path(await question_text(services, by_link)),
+        link_path(sms.received("13700001111")),
         rating="unsatisfied",
         reason="  路灯还是不亮\r\n晚上很黑  ",
     )
@@ -144,7 +148,7 @@ async def test_unsatisfied_on_the_page_acts_exactly_as_the_same_answer_by_sms(
         ticket, dispatches, pushes = await aftermath(services, number)
         assert (ticket.status, ticket.closed_at) == (TicketStatus.DISPATCHED, None)  # 重办
         assert dispatches == [DispatchKind.DISPATCHED] * 2  # first, and again at the reopen
-        assert pushes == [PushStatus.DEAD]  # the question not yet sent is withdrawn
+        assert pushes == [PushStatus.SENT]
     assert await actions(services, by_link) == await actions(services, by_text)
     assert (await actions(services, by_link))[-3:] == [
         "callback_asked", "callback_rated", "reopened",
@@ -168,9 +172,9 @@ async def aftermath(services: Services, number: str) -> tuple[Ticket, list[str],
 
 async def test_satisfied_closes_and_a_second_answer_changes_nothing(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     path = link_path(text)
     first = await rate(client, path, rating="satisfied")
     assert first.status == 200
@@ -192,31 +196,30 @@ async def test_satisfied_closes_and_a_second_answer_changes_nothing(
 
 async def test_unsatisfied_without_a_reason_asks_for_it_by_reply(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     response = await rate(client, link_path(text), rating="unsatisfied", reason="   ")
     assert response.status == 200
     shown = paragraphs(await response.text())
     assert shown[-1] == wording.LINK_REASON_LATER
     callback = await the_callback(services, number)
     assert (callback.reason, callback.reason_until is not None) == (None, True)
-    sms = {"From": "+8613912345678", "To": "+8610012345", "MessageSid": "SM2",
-           "Body": "路灯晚上还是不亮"}  # fmt: skip
-    said = await twiml(await signed(client, "/channels/twilio/sms", sms))
+    reply = {"From": "+8613912345678", "To": "+8610012345", "MessageSid": "SM2",
+             "Body": "路灯晚上还是不亮"}  # fmt: skip
+    said = await twiml(await signed(client, "/channels/twilio/sms", reply))
     assert wording.REASON_NOTED in said  # the reply is taken as the reason, as after "3"
     assert (await the_callback(services, number)).reason == "路灯晚上还是不亮"
 
 
 async def test_staff_see_that_a_link_was_sent_but_not_its_token(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
     # With the token, anyone on the desk could rate in the citizen's place.
-    _, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     token = link_path(text).removeprefix("/r/")
-    async with services.database.read() as session:
-        question = (await session.execute(select(Message).where(Message.text == text))).scalar_one()
+    question = await stored_question(services, number)
     response = await client.get(
         f"/api/v1/staff/live/{question.conversation_id}", headers=staff["agent"]
     )

@@ -16,9 +16,8 @@ from hotline.storage.models import CallbackStatus, SatisfactionCallback, TicketS
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 from hotline.web.app import create_app
-from tests.callbacks.conftest import Client, Headers, callback_config
+from tests.callbacks.conftest import Client, Headers, Sms, callback_config
 from tests.callbacks.rating_desk import (
-    CHANNELS,
     LINK,
     LINK_BASE,
     SECRET,
@@ -26,10 +25,11 @@ from tests.callbacks.rating_desk import (
     asked_by_sms,
     link_path,
     paragraphs,
-    question_text,
     rate,
+    sms_channels,
     the_callback,
 )
+from tests.channels.fake_twilio_api import FakeTwilioApi
 from tests.web.conftest import ClientFactory
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -51,8 +51,8 @@ def callback_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def channel_overrides() -> dict[str, Any]:
-    return CHANNELS
+def channel_overrides(twilio_api: tuple[FakeTwilioApi, str]) -> dict[str, Any]:
+    return sms_channels(twilio_api[1])
 
 
 async def refused(response: Any, status: int, message: str) -> None:
@@ -82,9 +82,9 @@ def links(services: Services) -> RatingLinks:
 
 async def test_a_link_we_did_not_sign_is_not_found_and_says_nothing_more(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     token = link_path(text).removeprefix("/r/")
     callback = await the_callback(services, number)
     assert callback.id is not None
@@ -110,9 +110,9 @@ async def test_a_link_we_did_not_sign_is_not_found_and_says_nothing_more(
 
 async def test_an_expired_link_is_gone(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, _ = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, _ = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     callback = await the_callback(services, number)
     assert callback.id is not None
     past = links(services).token(callback.id, utcnow() - timedelta(seconds=1))
@@ -124,15 +124,16 @@ async def test_an_expired_link_is_gone(
 @pytest.mark.parametrize("callback_overrides", [{"link": LINK, "max_attempts": 2}])
 async def test_a_link_expires_with_its_question_and_the_next_question_has_its_own(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     first = link_path(text)
     later = utcnow() + timedelta(hours=49)  # the worker's clock: past the answer window
     assert (await asker.run_once(now=later)).expired == 1
     await refused(await client.get(first), 410, wording.LINK_EXPIRED)
     assert (await asker.run_once(now=later + timedelta(hours=3))).asked == 1  # asked again
-    second = link_path(await question_text(services, number))
+    assert await sms.send() == 1
+    second = link_path(sms.received())
     assert second != first
     await refused(await rate(client, first, rating="satisfied"), 410, wording.LINK_EXPIRED)
     assert (await client.get(second)).status == 200
@@ -143,9 +144,9 @@ async def test_a_link_expires_with_its_question_and_the_next_question_has_its_ow
 @pytest.mark.parametrize("status", [CallbackStatus.UNREACHED, CallbackStatus.CANCELLED])
 async def test_a_link_to_a_callback_that_has_ended_is_gone(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker, status: CallbackStatus,
+    asker: CallbackWorker, sms: Sms, status: CallbackStatus,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     callback_id = (await the_callback(services, number)).id
     async with services.database.session() as session:
         callback = await session.get(SatisfactionCallback, callback_id)
@@ -159,9 +160,9 @@ async def test_a_link_to_a_callback_that_has_ended_is_gone(
 
 async def test_a_malformed_answer_is_refused_precisely_and_nothing_is_written(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
-    asker: CallbackWorker,
+    asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    number, text = await asked_by_sms(client, services, staff, app_headers, asker)
+    number, text = await asked_by_sms(client, services, staff, app_headers, asker, sms)
     path = link_path(text)
     token = path.removeprefix("/r/")
     fields = [

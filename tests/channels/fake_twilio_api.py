@@ -16,6 +16,8 @@ from aiohttp import web
 class FakeTwilioApi:
     account_sid: str
     sent: list[dict[str, str]] = field(default_factory=list)
+    #: every message posted, the ones refused (``script``) too
+    tried: list[dict[str, str]] = field(default_factory=list)
     #: calls placed (the form Twilio's client posted: To, From, Url, StatusCallback…)
     calls: list[dict[str, str]] = field(default_factory=list)
     #: live calls redirected: (call sid, the form posted: Url, Method)
@@ -49,9 +51,10 @@ class FakeTwilioApi:
         return None
 
     async def _create(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.tried.append(form)
         if (refused := self._refused(request)) is not None:
             return refused
-        form = {k: str(v) for k, v in (await request.post()).items()}
         self.sent.append(form)
         sid = "SM" + secrets.token_hex(16)
         resource = {"sid": sid, "account_sid": self.account_sid, "to": form["To"],

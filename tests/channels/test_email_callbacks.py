@@ -21,6 +21,7 @@ from hotline.storage.models import (
     CallbackStatus,
     ContactKind,
     ContactPoint,
+    Message,
     Rating,
     SatisfactionCallback,
     Ticket,
@@ -200,6 +201,12 @@ async def test_the_question_mail_carries_the_rating_link_when_configured(
         assert asked.expires_at is not None
         until = local_time(asked.expires_at, "Asia/Shanghai")
         assert wording.mail_question(ticket.number, LINK_BASE + path, until=until) in text
+        async with desk.services.database.read() as session:  # signed only as it was sent
+            stored = await session.execute(
+                select(Message.text).where(Message.author == wording.QUESTION_AUTHOR)
+            )
+        hidden = wording.mail_question(ticket.number, LINK_BASE + "/r/…", until=until)
+        assert stored.scalar_one() == hidden
         client: Client = await aiohttp_client(create_app(desk.services))
         page = await client.get(path)
         assert page.status == 200
