@@ -5,8 +5,13 @@ was merged into it) gets one callback row for this resolution. Its routes are th
 installation can reach that citizen, in the order a hotline would try them: a caller is called
 back (keypad rating) before being sent an SMS; a citizen who wrote on a channel that reaches
 them (WeChat, Telegram, the app, SMS, e-mail) is asked there first. Last comes an e-mail
-address the citizen gave on another channel (an Open311 form's ``email``), when the e-mail
-channel runs: the question opens a mail thread whose answer the mailbox intake reads.
+address, when the e-mail channel runs: the question opens a mail thread whose answer the
+mailbox intake reads.
+
+The phone and the e-mail address are the ones given with the request (a letter's, an Open311
+form's), else the citizen's own (:func:`hotline.storage.repos.citizens.reply_contact`): a
+relative who writes for someone gives an address another citizen may own, and is answered
+there all the same.
 """
 
 from __future__ import annotations
@@ -60,9 +65,7 @@ async def routes_for(
     conversation = (
         await session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
     )
-    phone = ticket.contact_phone or await citizens.contact_of(
-        session, citizen_id=ticket.citizen_id, kind=ContactKind.PHONE
-    )
+    phone = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.PHONE)
     dialable = settings.dialable(phone) if phone else None
     chat = None
     if conversation is not None and conversation.channel in reach.message_channels:
@@ -92,12 +95,10 @@ async def routes_for(
 
 
 async def _mail(session: AsyncSession, ticket: Ticket, reach: Reach) -> dict[str, Any] | None:
-    """The citizen's e-mail address as a route, when the e-mail channel sends and reads mail."""
+    """The e-mail address to ask at, when the e-mail channel sends and reads mail."""
     if MAIL_CHANNEL not in reach.message_channels:
         return None
-    address = await citizens.contact_of(
-        session, citizen_id=ticket.citizen_id, kind=ContactKind.EMAIL
-    )
+    address = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.EMAIL)
     return {"method": MESSAGE, "channel": MAIL_CHANNEL, "address": address} if address else None
 
 
@@ -105,12 +106,21 @@ async def conversation_on(
     session: AsyncSession, ticket: Ticket, route: dict[str, Any], *, idle_after: timedelta
 ) -> str:
     """The conversation a message ``route`` writes into: the citizen's own chat, their thread
-    on the route's channel (an SMS thread) active within ``idle_after``, or a new one."""
+    on the route's channel (an SMS thread) active within ``idle_after``, or a new one.
+
+    Never another citizen's conversation at that address (the request gave an address someone
+    else owns): what is written about this ticket stays out of their thread, and an answer
+    to it finds this ticket, not theirs.
+    """
     if route.get("conversation_id"):
         return str(route["conversation_id"])
     channel, address = route["channel"], route["address"]
     found = await conversations.current(
-        session, channel=channel, address=address, idle_after=idle_after
+        session,
+        channel=channel,
+        address=address,
+        idle_after=idle_after,
+        citizen_id=ticket.citizen_id,
     )
     if found is not None:
         return found.id

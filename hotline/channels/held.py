@@ -8,10 +8,10 @@ citizen's next message no longer releases it (:func:`hotline.storage.repos.pushe
 
 A resolution (办结) still matters to the citizen. It is written again on the first way a
 satisfaction callback would take to reach them other than the channel that held it: an SMS to
-the ticket's phone, or mail to an address they gave elsewhere
-(:func:`hotline.callbacks.plan.routes_for`). Every expired message of a ticket leaves a line in
-the ticket's history, where agents read that the citizen was not told, and how they were told
-instead.
+the ticket's phone, or mail to the e-mail address given with the request, else one the citizen
+gave elsewhere (:func:`hotline.callbacks.plan.routes_for`). Every expired message of a ticket
+leaves a line in the ticket's history, where agents read that the citizen was not told, and how
+they were told instead.
 """
 
 from __future__ import annotations

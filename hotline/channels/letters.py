@@ -2,6 +2,11 @@
 
 Accepts JSON, or multipart/form-data when files are attached. Attachments are streamed and
 cut off at the configured size, count and content types, so a huge upload is refused early.
+
+The phone is the writer's identity on this channel. An e-mail address is optional: the ticket
+keeps it, and with the e-mail channel the result and the satisfaction callback are mailed
+there, also when it belongs to another citizen (a relative writing on someone's behalf); it
+is attached to the writer only when nobody owns it yet.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from hotline.web.responses import json_response
 from hotline.web.security import check_api_key
 
 _PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _FIELD_LIMIT = 64 * 1024
 
 
@@ -33,6 +39,8 @@ class LetterIn(BaseModel):
     content: str = Field(min_length=1, max_length=4000)
     name: str = Field(min_length=1, max_length=50)
     phone: str = Field(min_length=7, max_length=20)
+    #: where to send the reply, when the writer wants it by mail
+    email: str | None = Field(None, max_length=254, pattern=_EMAIL)
     area: str | None = Field(None, max_length=100)
     #: the form's own id for this submission; resubmitting it returns the same ticket
     letter_id: str | None = Field(None, min_length=1, max_length=128)
@@ -44,6 +52,14 @@ class LetterIn(BaseModel):
         if not _PHONE.match(compact) and not _PHONE.match(value.replace(" ", "")):
             raise ValueError("a mobile number (11 digits) or a landline with area code")
         return compact
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: object) -> object:
+        # a form's empty field is no address; lower case, as the e-mail channel keeps addresses
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
 
 
 class LettersChannel:
@@ -77,6 +93,7 @@ class LettersChannel:
             external_id=key,
             text=f"{letter.title}\n{letter.content}",
             contact_phone=letter.phone,
+            contact_email=letter.email,
             contact_name=letter.name,
             attachments=tuple(attachments),
         )
@@ -85,6 +102,7 @@ class LettersChannel:
             title=letter.title,
             area=letter.area,
             contact_phone=letter.phone,
+            contact_email=letter.email,
             contact_name=letter.name,
         )
         result = await self._port.pipeline.submit_letter(message, ticket_request)

@@ -47,7 +47,7 @@ class InboundMessage:
     received_at: datetime = field(default_factory=utcnow)
     #: a phone number the channel itself knows (caller id, SMS sender, a form field)
     contact_phone: str | None = None
-    #: an e-mail address given in a form (Open311's ``email``), in lower case
+    #: an e-mail address given in a form (Open311's ``email``, the letter box's), in lower case
     contact_email: str | None = None
     contact_name: str | None = None
     location: Location | None = None

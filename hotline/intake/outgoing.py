@@ -3,19 +3,35 @@
 The message is stored in the caller's transaction, with its push (``citizen_push``) on
 channels that push (WeChat, Telegram, SMS…); :meth:`Outgoing.announce` wakes this process's
 WebSocket waiters once that transaction has committed (other processes' waiters poll).
+
+A result (办结) written to a conversation that cannot bring it to the citizen later (a letter,
+an Open311 form, a call without SMS) is also mailed, when the e-mail channel runs, to the
+address given with the request, else the citizen's own
+(:func:`hotline.storage.repos.citizens.reply_contact`): the address on a letter is answered
+even when another citizen owns it, as a satisfaction callback is asked there.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.hub import ReplyHub
+from hotline.intake.ticket_actions import RESULT_NOTICE, CitizenNotice
+from hotline.nlu.masking import mask_address
 from hotline.observability import Metrics
-from hotline.storage.models import Direction, Message
-from hotline.storage.repos import conversations, pushes
+from hotline.storage.models import ContactKind, Direction, Message
+from hotline.storage.repos import citizens, conversations, pushes
+from hotline.storage.repos import tickets as ticket_repo
+
+log = logging.getLogger(__name__)
+
+MAIL_CHANNEL = "email"
+#: channels whose citizens read later messages without a push (the app fetches them)
+READ_CHANNELS = frozenset({"app"})
 
 
 class Outgoing:
@@ -64,6 +80,47 @@ class Outgoing:
         if conversation.channel in self.push_channels:
             await pushes.enqueue(session, message=message, conversation=conversation)
         return message
+
+    async def write_result(
+        self, session: AsyncSession, result: CitizenNotice, *, author: str
+    ) -> list[Message]:
+        """Store a resolution in its ticket's conversation, and mail it too when that
+        conversation cannot deliver it (see the module's docstring); the conversation's
+        message comes first. Announce them all once the transaction has committed."""
+        ticket = result.ticket
+        written = await self.write_to_citizen(
+            session,
+            conversation_id=result.conversation_id,
+            text=result.text,
+            author=author,
+            ticket_id=ticket.id,
+            notice=RESULT_NOTICE,
+        )
+        if self.delivers(written.channel) or MAIL_CHANNEL not in self.push_channels:
+            return [written]
+        address = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.EMAIL)
+        if address is None:
+            return [written]
+        # A thread of its own, under the ticket's citizen: never the address owner's thread.
+        thread = await conversations.start(
+            session, citizen_id=ticket.citizen_id, channel=MAIL_CHANNEL, address=address
+        )
+        mailed = await self.write_to_citizen(
+            session, conversation_id=thread.id, text=result.text, author=author,
+            ticket_id=ticket.id, notice=RESULT_NOTICE, meta={"copy_of": written.id},
+        )  # fmt: skip
+        await ticket_repo.record(
+            session, ticket=ticket, actor="system", action="result_mailed",
+            from_value=written.channel, to_value=MAIL_CHANNEL,
+            note=f"办理结果另经邮件发送（{mask_address(address)}）",
+        )  # fmt: skip
+        log.info("outgoing.result_mailed ticket=%s from=%s", ticket.number, written.channel)
+        return [written, mailed]
+
+    def delivers(self, channel: str) -> bool:
+        """Whether a message written later to a conversation on ``channel`` reaches the
+        citizen: pushed through the channel, or read in the app."""
+        return channel in self.push_channels or channel in READ_CHANNELS
 
     def announce(self, messages: list[Message]) -> None:
         """Count committed outbound messages and wake the channels that push them."""

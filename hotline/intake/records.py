@@ -42,12 +42,17 @@ async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
 async def conversation_for(
     session: AsyncSession, citizen: Citizen, message: InboundMessage, *, idle_after: timedelta
 ) -> Conversation:
-    """The citizen's active conversation on this channel, or a new one."""
+    """The citizen's active conversation on this channel, or a new one.
+
+    Only one of their own: a thread the hotline opened at this address about another citizen's
+    ticket (a request that gave this citizen's phone) is never where their messages go.
+    """
     conversation = await conversations.current(
         session,
         channel=message.channel,
         address=message.sender,
         idle_after=idle_after,
+        citizen_id=citizen_id(citizen),
     )
     if conversation is not None:
         return conversation

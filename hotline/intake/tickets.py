@@ -38,7 +38,10 @@ class TicketRequest:
     address: str | None = None
     #: a district or street the citizen chose on a form
     area: str | None = None
+    #: the phone and e-mail address to answer this request at (a form's fields, a mail's
+    #: address): kept on the ticket even when another citizen owns them
     contact_phone: str | None = None
+    contact_email: str | None = None
     contact_name: str | None = None
     urgency: str = "normal"
     #: set when the citizen chose the service (an Open311 service code, a form's category)
@@ -124,6 +127,7 @@ class TicketFactory:
             media_url=request.media_url,
             emergency=request.emergency,
             contact_phone=request.contact_phone,
+            contact_email=request.contact_email,
             contact_name=request.contact_name,
             urgency=request.urgency,
             category_code=request.category_code,

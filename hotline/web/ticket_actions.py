@@ -150,7 +150,8 @@ async def progress(request: web.Request) -> web.Response:
 
 @require_roles(Role.UNIT)
 async def resolve(request: web.Request) -> web.Response:
-    """办结; the reply reaches the citizen's conversation once the resolution is stored."""
+    """办结; the reply reaches the citizen's conversation once the resolution is stored (and
+    their reply address by mail when that conversation cannot deliver it)."""
     body = await read_json(request, ResolveIn)
     user = current_user(request)
     pipeline = request.app[PIPELINE]
@@ -164,19 +165,13 @@ async def resolve(request: web.Request) -> web.Response:
         callbacks = request.app.get(CALLBACKS)
         if callbacks is not None:
             await callbacks.schedule(session, ticket)  # 回访 of every citizen who reported it
-        sent = [
-            await pipeline.outgoing.write_to_citizen(
-                session,
-                conversation_id=notice.conversation_id,
-                text=notice.text,
-                author=f"agent:{user.username}",
-                ticket_id=notice.ticket.id,
-                notice=actions.RESULT_NOTICE,
-            )
+        # each notice in its conversation first, then mailed where that cannot deliver it
+        written = [
+            await pipeline.outgoing.write_result(session, notice, author=f"agent:{user.username}")
             for notice in notices
         ]
-    pipeline.outgoing.announce(sent)
-    own = [m for m, n in zip(sent, notices, strict=True) if n.ticket is ticket]
+    pipeline.outgoing.announce([m for messages in written for m in messages])
+    own = [m[0] for m, n in zip(written, notices, strict=True) if n.ticket is ticket]
     return _done(ticket, event, message=staff_message_view(own[0]) if own else None)
 
 

@@ -89,6 +89,7 @@ async def resolved_open311_ticket(services: Services, aiohttp_client: ClientFact
         )
         ticket = found.scalar_one()
         assert (ticket.channel, ticket.contact_phone) == ("open311", None)
+        assert ticket.contact_email == CITIZEN  # the form's address, kept with the request
         ticket.status = TicketStatus.ACCEPTED  # as if a unit had accepted it (签收)
         await actions.resolve(session, ticket, actor="unit:sz", reply="路灯已修复")
         assert services.callbacks is not None

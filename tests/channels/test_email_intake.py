@@ -89,6 +89,7 @@ async def test_a_gbk_mail_is_read(desk: MailDesk) -> None:
     [ticket] = await desk.tickets()
     assert ticket.title == "关于朱镕基路噪音扰民"
     assert ticket.contact_name == "李四"
+    assert ticket.contact_email == "lisi@example.cn"  # the address the letter is answered at
     assert "施工噪音" in ticket.description
     await desk.send()
     [ack] = desk.smtp.messages

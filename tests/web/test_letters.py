@@ -160,3 +160,43 @@ async def test_a_letter_about_fire_safety_is_no_emergency(
     boss = await login(client, "boss")
     flagged = await client.get("/api/v1/staff/tickets?status=all&emergency=true", headers=boss)
     assert (await flagged.json())["total"] == 0
+
+
+async def test_the_reply_address_of_a_letter_is_kept_and_masked_for_staff(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    body = {**LETTER, "email": "Wang.Mother@Example.com"}
+    response = await client.post("/api/v1/letters", json=body, headers=app_headers)
+    assert response.status == 201, await response.text()
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.contact_email == "wang.mother@example.com"
+    await add_user(services, "agent", Role.AGENT)
+    agent = await login(client, "agent")
+    listed = await client.get("/api/v1/staff/tickets", headers=agent)
+    detail = await client.get(f"/api/v1/staff/tickets/{ticket.number}", headers=agent)
+    [row] = (await listed.json())["tickets"]
+    shown = (await detail.json())["ticket"]
+    assert row["contact_email"] == shown["contact_email"] == "w***@example.com"
+    assert shown["contact_phone"] == LETTER["phone"]  # the agent's way to call back, as before
+    for text in (await listed.text(), await detail.text()):
+        assert "wang.mother" not in text.lower()
+
+
+async def test_a_letter_without_a_usable_reply_address(
+    client: Client, app_headers: dict[str, str], services: Services
+) -> None:
+    bad = await client.post(
+        "/api/v1/letters", json={**LETTER, "email": "wang at example"}, headers=app_headers
+    )
+    assert bad.status == 422
+    assert "email" in (await bad.json())["error"]["message"]
+    assert await rows(services, Ticket) == 0
+    assert await rows(services, Message) == 0
+    # a browser form's empty field is no address
+    fields = aiohttp.FormData({**LETTER, "email": " "}, default_to_multipart=True)
+    empty = await client.post("/api/v1/letters", data=fields, headers=app_headers)
+    assert empty.status == 201, await empty.text()
+    async with services.database.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.contact_email is None

@@ -95,7 +95,10 @@ class MailIntake:
             attachments=tuple(files),
         )
         request = TicketRequest(
-            description=description or subject, title=subject or None, contact_name=name
+            description=description or subject,
+            title=subject or None,
+            contact_email=mail.sender,  # the address the letter is answered at
+            contact_name=name,
         )
         return message, request
 

@@ -249,6 +249,7 @@ def intake_of(
         request_type=form.attribute.get("request_type", "其他"),
         address=address,
         contact_phone=form.phone,
+        contact_email=message.contact_email,
         contact_name=form.contact_name,
         category_code=service.subcategory.category_code,
         subcategory_code=service.code,

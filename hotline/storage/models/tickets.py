@@ -55,7 +55,11 @@ class Ticket(SQLModel, table=True):
     #: a picture of the matter the citizen linked (Open311 ``media_url``)
     media_url: str | None = Field(default=None, max_length=1000)
     contact_name: str | None = Field(default=None, max_length=100)
+    #: the phone and e-mail address given with this request (a letter's, a form's): its result
+    #: and satisfaction callback go there first, even when another citizen owns the address
+    #: (see :func:`hotline.storage.repos.citizens.reply_contact`); they never identify a citizen
     contact_phone: str | None = Field(default=None, max_length=32)
+    contact_email: str | None = Field(default=None, max_length=254)
     urgency: str = Field(default="normal", max_length=16)
     emergency: str | None = Field(default=None, max_length=8)
     status: TicketStatus = Field(default=TicketStatus.TRIAGE, sa_type=String(16))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from hotline.storage.models import Citizen, ContactKind, ContactPoint
+from hotline.storage.models import Citizen, ContactKind, ContactPoint, Ticket
 
 
 async def find_by_contact(
@@ -61,6 +61,18 @@ async def contact_of(session: AsyncSession, *, citizen_id: int, kind: ContactKin
         .order_by(col(ContactPoint.id))
     )
     return result.scalars().first()
+
+
+async def reply_contact(session: AsyncSession, *, ticket: Ticket, kind: ContactKind) -> str | None:
+    """Where to answer ``ticket`` by phone or e-mail: the address given with the request, else
+    the citizen's own (:func:`contact_of`).
+
+    The request's address is used even when another citizen owns it (someone writing for a
+    relative gives the relative's address): it is only written to, never a way to that
+    citizen's tickets, which go on being found by the owner's contact points alone.
+    """
+    given = {ContactKind.PHONE: ticket.contact_phone, ContactKind.EMAIL: ticket.contact_email}
+    return given.get(kind) or await contact_of(session, citizen_id=ticket.citizen_id, kind=kind)
 
 
 def _id(citizen: Citizen) -> int:

@@ -23,15 +23,23 @@ async def get(session: AsyncSession, *, conversation_id: str) -> Conversation:
 
 
 async def current(
-    session: AsyncSession, *, channel: str, address: str, idle_after: timedelta
+    session: AsyncSession,
+    *,
+    channel: str,
+    address: str,
+    idle_after: timedelta,
+    citizen_id: int | None = None,
 ) -> Conversation | None:
-    """The citizen's conversation on this channel if it was active within ``idle_after``."""
+    """The citizen's conversation on this channel if it was active within ``idle_after``;
+    with ``citizen_id``, only one of that citizen's."""
     statement = (
         select(Conversation)
         .where(Conversation.channel == channel, Conversation.address == address)
         .where(col(Conversation.updated_at) >= utcnow() - idle_after)
         .order_by(col(Conversation.updated_at).desc())
     )
+    if citizen_id is not None:
+        statement = statement.where(Conversation.citizen_id == citizen_id)
     return (await session.execute(statement)).scalars().first()
 
 
