@@ -9,8 +9,10 @@ labelled emergency sets of ``hotline/classifier/data/emergency``. For each of th
 it is trained exactly as ``hotline classifier train`` trains it, on the utterances and every
 *other* set, and scored on the set left out; the trained model's featurizer and encoder are
 reused (neither learns from the emergency sets). Recall, right line and false positives on the
-hard negatives are reported per set and in total, at several referral probabilities. Sets still
-waiting in ``bench/data`` are scored by the head trained on all packaged sets.
+hard negatives are reported per set and in total, at several referral probabilities, and at the
+referral probability with long texts also read in windows of clauses (``clause_windows``), as
+the intake reads them. Sets still waiting in ``bench/data`` are scored by the head trained on
+all packaged sets, and left out of the total.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from hotline.classifier.emergency_head import (
     LINES,
     REFERRAL_PROBABILITY,
     EmergencyHead,
+    call,
+    clause_windows,
     load_emergency_examples,
     read_emergency_file,
+    strongest_window,
 )
 from hotline.classifier.intake_step import TaxonomyClassifierStep, load_classifier_step
 from hotline.classifier.taxonomy import load_taxonomy
@@ -67,12 +72,24 @@ def main() -> None:
     weights = np.where(sources == "taxonomy", 1.0, EXAMPLE_WEIGHT)
     waiting_sets = {e.source for e in waiting}
 
+    # each labelled text's windows (a long letter is read again in windows of clauses)
+    windows = {i: clause_windows(rows[i].text) for i in np.flatnonzero(sources != "taxonomy")}
+    window_texts = [w for i in sorted(windows) for w in windows[i]]
+    window_lexical, window_vectors = model.evidence(window_texts)
+    first_window, start = {}, 0
+    for i in sorted(windows):
+        first_window[i], start = start, start + len(windows[i])
+
     scores = {t: {"total": Score()} for t in THRESHOLDS}
+    windowed = {"total": Score()}
     for name in dict.fromkeys(sources):
         if name == "taxonomy":
             continue
         # a packaged set is left out; a waiting set was never in: train on all packaged sets
         train = (sources != name) & ~np.isin(sources, list(waiting_sets))
+        # the total counts the packaged sets, each left out; not a waiting set
+        in_total = name not in waiting_sets
+
         head = EmergencyHead.fit(
             lexical[train],
             None if vectors is None else vectors[train],
@@ -83,13 +100,23 @@ def main() -> None:
         probabilities = head.probabilities(
             lexical[test], None if vectors is None else vectors[test]
         )
+        all_windows = head.probabilities(window_lexical, window_vectors)
+        for i, row in zip(test, probabilities, strict=True):
+            got = call(row).line
+            if got is None:
+                mine = all_windows[first_window[i] : first_window[i] + len(windows[i])]
+                buried = strongest_window(mine)
+                got = buried.line if buried else None
+            note = f"{name}: expected {lines[i]} got {got or 'none'} (windows) | {rows[i].text}"
+            for score in [windowed.setdefault(name, Score())] + [windowed["total"]] * in_total:
+                score.add(lines[i], got or "none", note)
         for threshold in THRESHOLDS:
             bucket = scores[threshold].setdefault(name, Score())
             for i, row in zip(test, probabilities, strict=True):
                 emergency = 1.0 - row[0]
                 got = LINES[1 + int(np.argmax(row[1:]))] if emergency >= threshold else "none"
                 note = f"{name}: expected {lines[i]} got {got} ({emergency:.2f}) | {rows[i].text}"
-                for score in (bucket, scores[threshold]["total"]):
+                for score in [bucket] + [scores[threshold]["total"]] * in_total:
                     score.add(lines[i], got, note)
     for threshold, by_set in scores.items():
         marker = "  <- REFERRAL_PROBABILITY" if threshold == REFERRAL_PROBABILITY else ""
@@ -99,6 +126,11 @@ def main() -> None:
             summary.pop("positives_by_service")
             held = "" if name not in waiting_sets else " (waiting set: head trained on all)"
             print(f"  {name}{held}: {json.dumps(summary)}")
+    print(f"referral probability {REFERRAL_PROBABILITY}, long texts also read in windows")
+    for name, score in windowed.items():
+        summary = score.as_dict()
+        summary.pop("positives_by_service")
+        print(f"  {name}: {json.dumps(summary)}")
     if args.errors:
         print("--- errors at the referral probability")
         print("\n".join(scores[REFERRAL_PROBABILITY]["total"].errors) or "(none)")

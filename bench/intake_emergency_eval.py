@@ -49,6 +49,11 @@ FIRST_RUNS = {
     "emergency_holdout7": (72, 61, 47, 37, 4),  # 2026-12-06
     "emergency_holdout8 (before the head)": (80, 66, 57, 41, 4),  # 2026-12-06
     "emergency_holdout8": (80, 72, 64, 41, 5),  # 2026-12-06, the head trained on sets 1-8
+    "emergency_holdout9": (100, 91, 79, 60, 6),  # 2026-12-06, the head trained on sets 1-8
+    # 60 of the 120 emergencies buried in a letter; "before" is the code holdout9 was run on,
+    # "after" adds the windows' reading and the head trained on sets 1-9
+    "emergency_holdout10 (before the windows)": (120, 99, 89, 80, 7),  # 2026-12-06
+    "emergency_holdout10": (120, 119, 112, 80, 13),  # 2026-12-06
 }
 
 
@@ -78,9 +83,15 @@ async def score_sets(decider: Decider) -> dict[str, dict[str, Score]]:
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 decided = await decider.decide(row["text"])
+                # sets that give each message's register (phone, chat, letter) are also scored
+                # by register: long letters are where an emergency hides
+                buckets = [scores[name], scores["total"]]
+                if row.get("register"):
+                    by_register = f"{name} [{row['register']}]"
+                    buckets.append(scores.setdefault(by_register, {s: Score() for s in SIGNALS}))
                 for signal in SIGNALS:
                     expected, got = row["expected"], decided[signal]
-                    for bucket in (scores[name], scores["total"]):
+                    for bucket in buckets:
                         bucket[signal].add(
                             expected, got, f"expected {expected} got {got} | {row['text']}"
                         )

@@ -20,6 +20,7 @@ of that set's hard negatives, where the subcategories' sum caught 66 % with 5 %
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,20 @@ LINES = ("none", "110", "119", "120", "122")
 #: first. Chosen on the leave-one-set-out runs (nine sets, 0.2 / 0.3 / 0.4 / 0.5: 95 / 93 / 91 /
 #: 89 % caught with 3.9 / 2.8 / 1.4 / 1.4 % of the hard negatives).
 REFERRAL_PROBABILITY = 0.3
+#: A long letter can bury a live emergency after a paragraph about something else, and the
+#: head, reading the whole text, sees it diluted. A text of at least ``WINDOW_MIN_CHARS``
+#: characters is also read in windows of ``WINDOW_CLAUSES`` consecutive clauses, and a window
+#: refers when it reaches ``WINDOW_REFERRAL_PROBABILITY`` on its own: higher than the whole
+#: text's, because a long complaint holds many windows. Chosen on a letter-rich set and the
+#: 11,529 message-board posts (``bench/README.md``, emergency section).
+WINDOW_MIN_CHARS = 80
+WINDOW_CLAUSES = 3
+WINDOW_REFERRAL_PROBABILITY = 0.6
+#: a very long letter is read in at most about this many windows: they then start every
+#: second or third clause (still covering every clause), so the cost stays bounded
+WINDOW_MAX_COUNT = 40
+#: where a clause ends: sentence marks, commas, semicolons and line breaks, full or half width
+CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,\n])")
 #: a labelled example counts this many utterances
 EXAMPLE_WEIGHT = 2.0
 #: inverse regularisation of the logistic regression (1 to 30 scored alike)
@@ -163,3 +178,36 @@ def call(probabilities: FloatArray) -> EmergencyCall:
     if emergency < REFERRAL_PROBABILITY:
         return EmergencyCall(emergency, None)
     return EmergencyCall(emergency, LINES[1 + int(np.argmax(probabilities[1:]))])
+
+
+def clause_windows(text: str) -> list[str]:
+    """The windows a long text is also read in: each run of :data:`WINDOW_CLAUSES` clauses.
+
+    None for a text shorter than :data:`WINDOW_MIN_CHARS` or of too few clauses, which the
+    whole-text reading covers.
+    """
+    if len(text) < WINDOW_MIN_CHARS:
+        return []
+    clauses = [clause for clause in CLAUSE_END.split(text) if clause.strip()]
+    if len(clauses) <= WINDOW_CLAUSES:
+        return []
+    starts = len(clauses) - WINDOW_CLAUSES + 1
+    stride = min(WINDOW_CLAUSES, -(-starts // WINDOW_MAX_COUNT))
+    last = starts - 1
+    return [
+        "".join(clauses[start : start + WINDOW_CLAUSES])
+        for start in sorted({*range(0, starts, stride), last})
+    ]
+
+
+def strongest_window(probabilities: FloatArray) -> EmergencyCall | None:
+    """The windows' reading (rows of :meth:`EmergencyHead.probabilities`): the line of the most
+    alarming window, when it reaches :data:`WINDOW_REFERRAL_PROBABILITY`."""
+    if len(probabilities) == 0:
+        return None
+    emergency = 1.0 - probabilities[:, 0]
+    best = int(np.argmax(emergency))
+    if emergency[best] < WINDOW_REFERRAL_PROBABILITY:
+        return None
+    row = probabilities[best]
+    return EmergencyCall(float(emergency[best]), LINES[1 + int(np.argmax(row[1:]))])

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from hotline.classifier.artifact import read_manifest
+from hotline.classifier.emergency_head import EmergencyCall
 from hotline.classifier.model import Prediction, TextClassifier
 from hotline.classifier.taxonomy import Taxonomy
 from hotline.encoders.base import Encoder
@@ -31,8 +32,7 @@ class TaxonomyClassifierStep:
         return self._model
 
     async def classify(self, text: str) -> ClassificationResult:
-        everything = len(self._model.labels)
-        (prediction,) = await asyncio.to_thread(self._model.predict, [text], top_k=everything)
+        prediction, buried = await asyncio.to_thread(self._read, text)
         suggestions = tuple(
             Suggestion(
                 category_code=self._taxonomy.subcategory(s.label).category_code,
@@ -47,8 +47,16 @@ class TaxonomyClassifierStep:
             confident=prediction.confident,
             model_version=self.version,
             needs_place=self._taxonomy.subcategory(top.label).needs_place,
-            emergency=emergency_line(prediction),
+            emergency=emergency_line(prediction) or (buried.line if buried else None),
         )
+
+    def _read(self, text: str) -> tuple[Prediction, EmergencyCall | None]:
+        """Every label ranked, and a long text read again in windows when the whole-text
+        reading refers nowhere (:meth:`TextClassifier.buried_emergency`)."""
+        (prediction,) = self._model.predict([text], top_k=len(self._model.labels))
+        if emergency_line(prediction) is not None:
+            return prediction, None
+        return prediction, self._model.buried_emergency(text)
 
 
 def emergency_line(prediction: Prediction) -> str | None:

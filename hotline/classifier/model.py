@@ -14,7 +14,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from hotline.classifier.emergency_head import EmergencyCall, call
+from hotline.classifier.emergency_head import (
+    EmergencyCall,
+    call,
+    clause_windows,
+    strongest_window,
+)
 from hotline.classifier.heads import FloatArray
 from hotline.classifier.training import FittedParts, Progress, TrainConfig, fit_parts
 from hotline.encoders.base import Encoder
@@ -186,6 +191,17 @@ class TextClassifier:
                 )
             )
         return predictions
+
+    def buried_emergency(self, text: str) -> EmergencyCall | None:
+        """The emergency head's reading of a long text in windows of a few clauses
+        (:func:`~hotline.classifier.emergency_head.clause_windows`): a live emergency a letter
+        mentions after a paragraph about something else. None for a short text, a model without
+        a head, or when no window reaches the windows' referral probability."""
+        emergency = self.parts.emergency
+        windows = clause_windows(text)
+        if emergency is None or not windows:
+            return None
+        return strongest_window(emergency.probabilities(*self.evidence(windows)))
 
     def save(self, path: Path) -> None:
         """Write the versioned artifact directory (see :mod:`hotline.classifier.artifact`)."""

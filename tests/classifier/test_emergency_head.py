@@ -14,12 +14,19 @@ from hotline.classifier.artifact import read_artifact
 from hotline.classifier.emergency_head import (
     LINES,
     REFERRAL_PROBABILITY,
+    WINDOW_CLAUSES,
+    WINDOW_MAX_COUNT,
+    WINDOW_MIN_CHARS,
+    WINDOW_REFERRAL_PROBABILITY,
+    EmergencyCall,
     EmergencyHead,
     call,
+    clause_windows,
     joined,
     line_of_subcategory,
     load_emergency_examples,
     read_emergency_file,
+    strongest_window,
 )
 from hotline.classifier.model import TextClassifier
 from hotline.classifier.taxonomy import load_taxonomy
@@ -149,3 +156,77 @@ def test_the_evidence_applied_apart_equals_the_joined_input() -> None:
     joined_scores = head.head.scores(joined(lexical, vectors))
     expected = np.exp(joined_scores) / np.exp(joined_scores).sum(axis=1, keepdims=True)
     assert head.probabilities(lexical, vectors) == pytest.approx(expected, rel=1e-5)
+
+
+#: a complaint about the lift that ends with a live emergency
+BURIED_FIRE = (
+    "我是阳光小区3栋的住户，想反映物业管理的问题。小区电梯三天两头坏，物业和维保公司互相推诿，"
+    "业主群里天天有人投诉，物业费却年年涨，我们找过社区也没有结果。去年冬天暖气也不热，"
+    "物业说是热力公司的事，热力公司又说是楼内管道的问题，来回踢皮球。小区的垃圾也经常好几天"
+    "没人清运，夏天味道很大。写到这里，楼下车棚冒起了黑烟，火苗已经窜到二楼窗户了，"
+    "楼上还有老人没下来。"
+)
+#: a complaint as long, about a fire years ago
+PAST_FIRE = (
+    "我是阳光小区3栋的住户，想反映物业管理的问题。小区电梯三天两头坏，物业和维保公司互相推诿，"
+    "业主群里天天有人投诉，物业费却年年涨，我们找过社区也没有结果。另外前年车棚失过一次火，"
+    "之后一直没有重建，电动车只能停在路边，希望有关部门督促物业尽快把车棚建好。"
+)
+
+
+def test_a_long_text_is_read_in_windows_of_clauses() -> None:
+    clauses = [f"第{n}句话说了一件事，" for n in range(6)]
+    text = "".join(clauses) * 2
+    assert len(text) >= WINDOW_MIN_CHARS
+    windows = clause_windows(text)
+    assert len(windows) == 2 * len(clauses) - WINDOW_CLAUSES + 1
+    assert windows[0] == "".join(clauses[:WINDOW_CLAUSES])
+    assert all(window.count("，") == WINDOW_CLAUSES for window in windows)
+
+
+@pytest.mark.parametrize("mark", ["。", "，", ",", "！", "？", "；", "\n"])
+def test_every_clause_mark_ends_a_clause(mark: str) -> None:
+    text = mark.join(["这是一个足够长的分句用来凑够字数"] * 8)
+    assert len(clause_windows(text)) == 8 - WINDOW_CLAUSES + 1
+
+
+def test_a_very_long_letter_is_read_in_fewer_windows_that_still_cover_every_clause() -> None:
+    clauses = [f"第{n:03d}句，" for n in range(200)]
+    windows = clause_windows("".join(clauses))
+    assert len(windows) <= WINDOW_MAX_COUNT * 2
+    assert all(any(clause in window for window in windows) for clause in clauses)
+    assert windows[-1] == "".join(clauses[-WINDOW_CLAUSES:])
+
+
+def test_a_short_text_or_one_of_few_clauses_has_no_windows() -> None:
+    assert clause_windows("楼下着火了，火很大，快来人，在三楼。") == []
+    few = "。".join(["这一句话写得很长很长很长很长很长很长很长很长很长很长"] * WINDOW_CLAUSES)
+    assert len(few) >= WINDOW_MIN_CHARS
+    assert clause_windows(few) == []
+
+
+def test_the_most_alarming_window_refers_when_it_reaches_the_windows_probability() -> None:
+    calm = [0.9, 0.025, 0.025, 0.025, 0.025]
+    fire = [0.3, 0.05, 0.6, 0.03, 0.02]
+    assert strongest_window(np.array([calm, fire, calm])) == EmergencyCall(
+        pytest.approx(0.7), "119"
+    )
+    assert strongest_window(np.zeros((0, len(LINES)))) is None
+    below = 1.0 - WINDOW_REFERRAL_PROBABILITY + 0.01
+    assert strongest_window(np.array([[below, 0.0, 1.0 - below, 0.0, 0.0]])) is None
+    assert WINDOW_REFERRAL_PROBABILITY > REFERRAL_PROBABILITY
+
+
+def test_a_letter_burying_a_fire_is_referred_by_its_windows(shipped_like: TextClassifier) -> None:
+    buried = shipped_like.buried_emergency(BURIED_FIRE)
+    assert buried is not None
+    assert buried.line == "119"
+    assert buried.probability >= WINDOW_REFERRAL_PROBABILITY
+
+
+def test_a_letter_about_a_past_fire_is_not(shipped_like: TextClassifier) -> None:
+    assert shipped_like.buried_emergency(PAST_FIRE) is None
+
+
+def test_a_short_message_is_never_read_in_windows(shipped_like: TextClassifier) -> None:
+    assert shipped_like.buried_emergency("楼下着火了 火很大 快来人") is None
