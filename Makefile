@@ -28,7 +28,8 @@ $(DATA)/app-api-key:
 # The classifier the server loads at start; trained once (a few minutes), again by `make model`,
 # and again when the packaged training data or the artifact format changes.
 MODEL := $(DATA)/models/classifier
-MODEL_INPUTS := hotline/classifier/artifact.py hotline/classifier/data/taxonomy.yml \
+MODEL_INPUTS := hotline/classifier/artifact.py hotline/classifier/training.py \
+	hotline/classifier/data/taxonomy.yml \
 	$(wildcard hotline/classifier/data/utterances/*.csv hotline/classifier/data/emergency/*.csv)
 $(MODEL)/manifest.json: $(MODEL_INPUTS) | $(STAMP)
 	$(BIN)/hotline classifier train --out $(MODEL)

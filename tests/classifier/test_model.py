@@ -107,7 +107,7 @@ def test_manifest_records_provenance(saved_use_model: Path) -> None:
     manifest = json.loads((saved_use_model / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["format_version"] == 2
     assert manifest["labels"] == ["bus", "insurance", "noise", "water"]
-    assert manifest["encoder"] == {"name": "use-multilingual-v3-onnx", "dim": 512, "max_chars": 256}
+    assert manifest["encoder"] == {"name": "use-multilingual-v3-onnx", "dim": 512, "max_chars": 160}
     assert manifest["taxonomy_version"] is None
     assert len(manifest["data_hash"]) == 16
     assert manifest["created_at"].endswith("+00:00")
