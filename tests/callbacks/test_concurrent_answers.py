@@ -86,15 +86,21 @@ async def _rate(services: Services, callback_id: int, rating: Rating, hold: asyn
     return outcome
 
 
-@pytest.mark.parametrize("first", [Rating.UNSATISFIED, Rating.SATISFIED])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (Rating.UNSATISFIED, Rating.SATISFIED),
+        (Rating.SATISFIED, Rating.UNSATISFIED),
+        (Rating.UNSATISFIED, Rating.UNSATISFIED),
+    ],
+)
 async def test_the_later_answer_sees_what_the_earlier_did_to_the_ticket(
-    services: Services, first: Rating
+    services: Services, first: Rating, second: Rating
 ) -> None:
-    """The merged reporter answers ``first``; the original reporter answers the other way
-    while that answer's transaction is still open. Whichever way round, 不满意 wins: the
-    ticket is reopened once and not closed."""
+    """The merged reporter answers ``first``; the original reporter answers ``second`` while
+    that answer's transaction is still open. Whichever way round, 不满意 wins: the ticket is
+    reopened once and not closed again."""
     ticket_id, own, merged = await _reported_twice(services)
-    second = Rating.SATISFIED if first == Rating.UNSATISFIED else Rating.UNSATISFIED
     hold, now = asyncio.Event(), asyncio.Event()
     now.set()
     earlier = asyncio.create_task(_rate(services, merged, first, hold))
