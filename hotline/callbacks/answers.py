@@ -219,7 +219,10 @@ async def escalate(session: AsyncSession, ticket: Ticket, *, note: str) -> None:
 
 
 async def _ticket(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> Ticket:
-    ticket = await session.get(Ticket, ticket_id, with_for_update=lock)
+    # Locked, the row is read again even when this session holds it already (the citizen's
+    # own ticket is the handled one): as it was before the lock, a concurrent reopen by a
+    # merged reporter's 不满意 would be overwritten by this answer's 归档.
+    ticket = await session.get(Ticket, ticket_id, with_for_update=lock, populate_existing=lock)
     if ticket is None:
         raise RuntimeError(f"ticket {ticket_id} of a callback does not exist")
     return ticket

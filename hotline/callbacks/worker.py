@@ -17,6 +17,7 @@ due callbacks (:class:`hotline.storage.leases.Lease`) and asks each on its next 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +79,8 @@ class CallbackReport:
     expired: int = 0
     cancelled: int = 0
     failed: int = 0
+    #: callbacks leased this round
+    claimed: int = 0
 
 
 class _LeaseLost(Exception):
@@ -120,12 +123,25 @@ class CallbackWorker(BackgroundLoop):
             return report  # nobody is called or messaged at night
         async with self.database.session() as session:
             claimed = await self._lease.claim(session, limit=self.batch_size, now=now)
-        for callback in claimed:
+        report.claimed = len(claimed)
+        held, renewed = {c.id for c in claimed if c.id is not None}, time.monotonic()
+        for index, callback in enumerate(claimed):
+            if time.monotonic() - renewed > self._lease.seconds / 2:
+                held, renewed = await self._renew(claimed[index:]), time.monotonic()
+            if callback.id not in held:
+                continue  # its lease ran out before its turn: another worker has it now
             try:
                 await self._ask(callback, now, report)
             except _LeaseLost:
                 continue  # too slow: another worker has it now
         return report
+
+    async def _renew(self, rest: list[SatisfactionCallback]) -> set[int]:
+        """Calls are placed one after another: with a slow provider the lease on the rest of the
+        batch would run out, and another worker would ask those citizens again on their next
+        route while this one still calls them."""
+        async with self.database.session() as session:
+            return await self._lease.renew(session, [c.id for c in rest])
 
     async def _expire(self, now: datetime, report: CallbackReport) -> None:
         statement = (
@@ -268,10 +284,14 @@ class CallbackWorker(BackgroundLoop):
 
     async def _loop(self) -> None:
         while not self._stop.is_set():
+            report = CallbackReport()
             try:
-                await self.run_once()
+                report = await self.run_once()
             except StorageUnavailable as e:
                 log.warning("callbacks.database_unavailable: %s", e.message)
             except Exception:  # one bad round must not end the loop; its leases run out
                 log.exception("callbacks.round_failed")
-            await self._pause(self.poll_seconds)
+            # A full batch leaves more due (the morning's backlog at first_hour): go on at once,
+            # as the dispatch and push workers do, instead of one batch per poll_seconds.
+            if max(report.claimed, report.expired) < self.batch_size:
+                await self._pause(self.poll_seconds)

@@ -6,8 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import event, text
 
+from hotline.callbacks import reports
 from hotline.callbacks.worker import CallbackWorker
 from hotline.cli.main import cli
 from hotline.services import Services
@@ -188,3 +191,47 @@ async def report_at(client: Client, headers: Headers, url: str, status: int = 20
     response = await client.get(url, headers=headers)
     assert response.status == status, await response.text()
     return await response.json()
+
+
+async def test_the_report_by_unit_counts_callbacks_without_reading_tickets(
+    services: Services,
+) -> None:
+    """Callbacks carry their unit: joining them to their tickets made every month's report by
+    unit scan the whole ticket table (bench/callbacks_load.py, 1,000,000 tickets)."""
+    statements: list[str] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = services.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        until = utcnow()
+        for by in ("unit", "category"):
+            async with services.database.read() as session:
+                await reports.report(session, since=until - timedelta(days=30), until=until, by=by)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    counting = [s for s in statements if "FROM satisfaction_callback" in s and "count(" in s]
+    assert len(counting) == 2
+    assert "JOIN ticket" not in counting[0]  # by unit
+    assert "JOIN ticket" in counting[1]  # by category: the ticket has it
+
+
+async def test_the_report_runs_without_jit_on_postgresql(services: Services) -> None:
+    """PostgreSQL compiled the closure query with LLVM, which cost more than it saved."""
+    if services.database.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    async with services.database.read() as session:
+        until = utcnow()
+        await reports.report(session, since=until - timedelta(days=30), until=until, by="unit")
+        assert (await session.execute(text("SHOW jit"))).scalar_one() == "off"
+    async with services.database.read() as session:  # only in the report's transaction
+        default = (await session.execute(text("SHOW jit"))).scalar_one()
+    assert default == (await _server_default(services))
+
+
+async def _server_default(services: Services) -> str:
+    async with services.database.read() as session:
+        statement = text("SELECT reset_val FROM pg_settings WHERE name = 'jit'")
+        return str((await session.execute(statement)).scalar_one())
