@@ -65,9 +65,8 @@ class WaitLimitSweeper(BackgroundLoop):
                     conversation_id=conversation.id,
                     text=handoff.NO_AGENT,
                     author=handoff.WAIT_LIMIT_AUTHOR,
+                    meta=handoff.wait_ran_out(now - (conversation.handoff_at or now)),
                 )
-                line.meta = handoff.wait_ran_out(now - (conversation.handoff_at or now))
-                session.add(line)
                 told.append(line)
         self.writer.announce(told)
         if told:
