@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from nlu_emergency_eval import SETS, Score
 
 from hotline.classifier.emergency_head import (
@@ -29,9 +30,10 @@ from hotline.classifier.emergency_head import (
     EXAMPLE_WEIGHT,
     LINES,
     REFERRAL_PROBABILITY,
-    EmergencyHead,
+    WINDOW_REFERRAL_PROBABILITY,
     call,
     clause_windows,
+    fit_focused,
     load_emergency_examples,
     read_emergency_file,
     strongest_window,
@@ -41,8 +43,17 @@ from hotline.classifier.taxonomy import load_taxonomy
 from hotline.classifier.taxonomy_training import Example, emergency_rows
 from hotline.classifier.utterances import load_utterances
 from hotline.encoders.factory import USE_ONNX, load_encoder
+from hotline.nlu.analyzer import Analyzer
 
 THRESHOLDS = (0.2, REFERRAL_PROBABILITY, 0.4, 0.5, 0.6)
+WINDOW_THRESHOLDS = (0.4, 0.5, WINDOW_REFERRAL_PROBABILITY, 0.7)
+POLICIES = ("rules' line first", "head's line first")
+
+
+def decide(policy: str, rules: str, head: str) -> str:
+    """The line the intake refers to under ``policy`` (either signal refers)."""
+    first, second = (rules, head) if policy == POLICIES[0] else (head, rules)
+    return first if first != "none" else second
 
 
 def main() -> None:
@@ -79,9 +90,22 @@ def main() -> None:
     first_window, start = {}, 0
     for i in sorted(windows):
         first_window[i], start = start, start + len(windows[i])
+    # the head's training reads the same texts and windows again: look their evidence up
+    position = {row.text: i for i, row in enumerate(rows)}
+    position |= {w: len(rows) + j for j, w in enumerate(window_texts) if w not in position}
+    all_lexical = sp.vstack([lexical, window_lexical], format="csr")
+    all_vectors = None if vectors is None else np.vstack([vectors, window_vectors])
+
+    def evidence(texts: list[str]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        at = [position[text] for text in texts]
+        return all_lexical[at], None if all_vectors is None else all_vectors[at]
 
     scores = {t: {"total": Score()} for t in THRESHOLDS}
-    windowed = {"total": Score()}
+    windowed = {t: {"total": Score()} for t in WINDOW_THRESHOLDS}
+    # the intake refers when the rules or the head (with windows) does; when both do and name
+    # different lines, one of them decides the line
+    analyzer = Analyzer()
+    intake: dict[str, dict[str, Score]] = {p: {"total": Score()} for p in POLICIES}
     for name in dict.fromkeys(sources):
         if name == "taxonomy":
             continue
@@ -90,11 +114,13 @@ def main() -> None:
         # the total counts the packaged sets, each left out; not a waiting set
         in_total = name not in waiting_sets
 
-        head = EmergencyHead.fit(
-            lexical[train],
-            None if vectors is None else vectors[train],
-            [lines[i] for i in np.flatnonzero(train)],
-            weights[train],
+        chosen = np.flatnonzero(train)
+        head = fit_focused(
+            evidence,
+            [rows[i].text for i in chosen],
+            [lines[i] for i in chosen],
+            list(weights[chosen]),
+            [bool(sources[i] != "taxonomy") for i in chosen],
         )
         test = np.flatnonzero(sources == name)
         probabilities = head.probabilities(
@@ -102,14 +128,24 @@ def main() -> None:
         )
         all_windows = head.probabilities(window_lexical, window_vectors)
         for i, row in zip(test, probabilities, strict=True):
-            got = call(row).line
-            if got is None:
-                mine = all_windows[first_window[i] : first_window[i] + len(windows[i])]
-                buried = strongest_window(mine)
-                got = buried.line if buried else None
-            note = f"{name}: expected {lines[i]} got {got or 'none'} (windows) | {rows[i].text}"
-            for score in [windowed.setdefault(name, Score())] + [windowed["total"]] * in_total:
-                score.add(lines[i], got or "none", note)
+            mine = all_windows[first_window[i] : first_window[i] + len(windows[i])]
+            for threshold, by_set in windowed.items():
+                got = call(row).line
+                if got is None:
+                    buried = strongest_window(mine, threshold)
+                    got = buried.line if buried else None
+                note = f"{name}: expected {lines[i]} got {got or 'none'} (windows) | {rows[i].text}"
+                for score in [by_set.setdefault(name, Score())] + [by_set["total"]] * in_total:
+                    score.add(lines[i], got or "none", note)
+            # the intake, with the windows at the shipped threshold
+            buried = None if call(row).line else strongest_window(mine)
+            got = call(row).line or (buried.line if buried else None)
+            rules = str(analyzer.analyze(rows[i].text).emergency)
+            for policy, by_set in intake.items():
+                line = decide(policy, rules, got or "none")
+                note = f"{name}: expected {lines[i]} got {line} (rules {rules}) | {rows[i].text}"
+                for score in [by_set.setdefault(name, Score())] + [by_set["total"]] * in_total:
+                    score.add(lines[i], line, note)
         for threshold in THRESHOLDS:
             bucket = scores[threshold].setdefault(name, Score())
             for i, row in zip(test, probabilities, strict=True):
@@ -126,11 +162,24 @@ def main() -> None:
             summary.pop("positives_by_service")
             held = "" if name not in waiting_sets else " (waiting set: head trained on all)"
             print(f"  {name}{held}: {json.dumps(summary)}")
-    print(f"referral probability {REFERRAL_PROBABILITY}, long texts also read in windows")
-    for name, score in windowed.items():
-        summary = score.as_dict()
-        summary.pop("positives_by_service")
-        print(f"  {name}: {json.dumps(summary)}")
+    for threshold, by_set in windowed.items():
+        marker = (
+            "  <- WINDOW_REFERRAL_PROBABILITY" if threshold == WINDOW_REFERRAL_PROBABILITY else ""
+        )
+        print(
+            f"referral probability {REFERRAL_PROBABILITY}, long texts also read in windows "
+            f"referring at {threshold}{marker}"
+        )
+        for name, score in by_set.items():
+            summary = score.as_dict()
+            summary.pop("positives_by_service")
+            print(f"  {name}: {json.dumps(summary)}")
+    for policy, by_set in intake.items():
+        print(f"as the intake decides, the head held out: {policy}")
+        for name, score in by_set.items():
+            summary = score.as_dict()
+            summary.pop("positives_by_service")
+            print(f"  {name}: {json.dumps(summary)}")
     if args.errors:
         print("--- errors at the referral probability")
         print("\n".join(scores[REFERRAL_PROBABILITY]["total"].errors) or "(none)")

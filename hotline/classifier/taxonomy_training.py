@@ -11,6 +11,7 @@ from hotline.classifier.emergency_head import (
     EXAMPLE_WEIGHT,
     EmergencyExample,
     EmergencyHead,
+    fit_focused,
     line_of_subcategory,
     load_emergency_examples,
 )
@@ -125,7 +126,13 @@ def emergency_rows(
 
 
 def fit_emergency_head(model: TextClassifier, rows: Sequence[EmergencyExample]) -> EmergencyHead:
-    """Fit the head on ``model``'s evidence for ``rows``; labelled examples count double."""
-    lexical, vectors = model.evidence([row.text for row in rows])
-    weights = [1.0 if row.source == "taxonomy" else EXAMPLE_WEIGHT for row in rows]
-    return EmergencyHead.fit(lexical, vectors, [row.line for row in rows], weights)
+    """Fit the head on ``model``'s evidence for ``rows``; labelled examples count double, and
+    a long one is learnt through its windows (:func:`fit_focused`)."""
+    labelled = [row.source != "taxonomy" for row in rows]
+    return fit_focused(
+        model.evidence,
+        [row.text for row in rows],
+        [row.line for row in rows],
+        [EXAMPLE_WEIGHT if is_labelled else 1.0 for is_labelled in labelled],
+        labelled,
+    )

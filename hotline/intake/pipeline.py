@@ -30,7 +30,7 @@ from hotline.intake.steps import (
     KnowledgeAnswer,
     KnowledgeStep,
     NoCallbacks,
-    model_emergency,
+    referral,
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
@@ -331,8 +331,7 @@ class IntakePipeline:
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
             # Two independent signals, the rules and the model: either one refers.
-            if emergency == "none" and (line := model_emergency(classification)):
-                emergency = line
+            emergency = referral(emergency, classification) or "none"
             knowledge = tuple(await self._knowledge.answer(analysis.normalized))
         place = analysis.place or (message.location.address if message.location else None)
         return policy.Turn(

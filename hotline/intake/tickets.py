@@ -15,7 +15,7 @@ from hotline.intake.steps import (
     ClassificationResult,
     ClassifierStep,
     RouterStep,
-    model_emergency,
+    referral,
 )
 from hotline.routing import outbox
 from hotline.storage.models import DispatchKind, Ticket, TicketStatus
@@ -167,10 +167,10 @@ class TicketFactory:
     async def _flag_emergency(
         self, session: AsyncSession, ticket: Ticket, result: ClassificationResult | None
     ) -> None:
-        """A ticket that reads like an emergency (rules, else the model) is flagged for
+        """A ticket that reads like an emergency (the rules or the model) is flagged for
         supervisors: a letter or a form cannot be transferred to 110/119/120/122 the way a call
         can, so someone must act on it now. It is still routed like any other ticket."""
-        ticket.emergency = ticket.emergency or model_emergency(result)
+        ticket.emergency = referral(ticket.emergency, result)
         if ticket.emergency is None:
             return
         ticket.urgency = "critical"

@@ -22,6 +22,7 @@ from hotline.classifier.emergency_head import (
     EmergencyHead,
     call,
     clause_windows,
+    fit_focused,
     joined,
     line_of_subcategory,
     load_emergency_examples,
@@ -95,6 +96,72 @@ def test_a_head_fit_on_toy_evidence_reads_new_rows() -> None:
     rows = head.probabilities(sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])), None)
     assert [call(row).line for row in rows] == ["119", "120", None]
     assert head.probabilities(lexical, None).sum(axis=1) == pytest.approx(np.ones(len(lines)))
+
+
+ALPHABET = sorted(
+    set("着火了冒烟楼道厨房快来救命晕倒不醒心脏病物业费涨价太贵没人管请问怎么办理社保卡停车")
+)
+
+
+def char_evidence(texts: list[str]) -> tuple[sp.csr_matrix, None]:
+    """Toy evidence: the share of each character of :data:`ALPHABET` in a text (a long text
+    dilutes its one alarming clause, as the real evidence does)."""
+    rows = [[text.count(ch) / len(text) for ch in ALPHABET] for text in texts]
+    return sp.csr_matrix(np.array(rows)), None
+
+
+def test_a_long_labelled_emergency_is_learnt_through_its_window() -> None:
+    """A letter that buries a fire after its complaint teaches the fire, not the complaint."""
+    complaint = "物业费涨价太贵，没人管，物业费涨价没人管，停车太贵，物业费太贵，停车没人管，" * 8
+    letter = complaint + "楼道着火了，快来"
+    texts = [
+        "楼道着火了",
+        "厨房冒烟着火了",
+        "快来救命着火了",
+        "老人晕倒不醒",
+        "心脏病晕倒了快来",
+        "请问社保卡怎么办理",
+        "物业费涨价太贵",
+        "停车没人管",
+        "物业费太贵了",
+        "物业费涨价没人管",
+        "停车太贵没人管",
+        "物业没人管",
+        "停车怎么办理",
+        "请问怎么办理",
+        "社保卡怎么办",
+        letter,
+    ]
+    lines = ["119", "119", "119", "120", "120", *["none"] * 10, "119"]
+    labelled = [True] * len(texts)
+    weights = [1.0] * len(texts)
+    whole = EmergencyHead.fit(*char_evidence(texts), lines, weights)
+    focused = fit_focused(char_evidence, texts, lines, weights, labelled)
+
+    def alarm(head: EmergencyHead, text: str) -> float:
+        return call(head.probabilities(*char_evidence([text]))[0]).probability
+
+    assert alarm(focused, "物业费涨价太贵没人管") < alarm(whole, "物业费涨价太贵没人管")
+    assert alarm(focused, "物业费涨价太贵没人管") < REFERRAL_PROBABILITY
+    windows = focused.probabilities(*char_evidence(clause_windows(letter)))
+    buried = strongest_window(windows, REFERRAL_PROBABILITY)
+    assert buried is not None
+    assert buried.line == "119"
+
+
+def test_every_window_of_a_long_labelled_non_emergency_is_learnt_as_one() -> None:
+    asked: list[str] = []
+
+    def recording(texts: list[str]) -> tuple[sp.csr_matrix, None]:
+        asked.extend(texts)
+        return char_evidence(texts)
+
+    letter = (
+        "物业费涨价太贵，没人管，物业费涨价没人管，停车太贵，物业费太贵，停车没人管，请问怎么办理"
+    )
+    texts = ["楼道着火了", "老人晕倒不醒", "请问社保卡怎么办理", letter]
+    fit_focused(recording, texts, ["119", "120", "none", "none"], [1.0] * 4, [True] * 4)
+    assert set(clause_windows(letter)) <= set(asked)
 
 
 def test_a_head_needs_known_lines() -> None:

@@ -80,7 +80,7 @@ async def test_a_missing_or_stale_model_stops_start_up(
 class ModelOnly:
     """Our own ClassifierStep protocol, answering as a model that sees an emergency."""
 
-    def __init__(self, line: str) -> None:
+    def __init__(self, line: str | None) -> None:
         self.line = line
 
     async def classify(self, text: str) -> ClassificationResult:
@@ -117,6 +117,41 @@ async def test_a_letter_the_model_reads_as_an_emergency_is_flagged(
         async with services.database.read() as session:
             ticket = await ticket_repo.by_number(session, number=result.ticket.number)
         assert (ticket.emergency, ticket.urgency) == ("110", "critical")
+
+
+async def test_on_a_mixed_event_the_model_names_the_line(
+    config: Config, analyzer: Any, encoder: Any
+) -> None:
+    """The rules read 撞 + 着火 as a fire; the model, trained on labelled mixed events, calls it
+    a traffic accident: the model's line is the one the caller is transferred to and the ticket
+    is flagged with."""
+    text = "高架上两辆车撞了 有辆车头在冒烟着火了 人还卡在里面"
+    assert str(analyzer.analyze(text).emergency) == "119"
+    services = build_services(
+        config, analyzer=analyzer, encoder=encoder, classifier=ModelOnly("122")
+    )
+    async with running_services(services):
+        call = await services.pipeline.submit(message(text, "m1"))
+        assert call.replies[0].action == "transfer:122"
+        letter = InboundMessage(channel="letter", sender="13800138000", external_id="l2", text=text)
+        result = await services.pipeline.submit_letter(
+            letter, TicketRequest(description=text, emergency="119")
+        )
+        assert result.ticket is not None
+        async with services.database.read() as session:
+            ticket = await ticket_repo.by_number(session, number=result.ticket.number)
+        assert ticket.emergency == "122"
+
+
+async def test_the_rules_line_stands_when_the_model_sees_no_emergency(
+    config: Config, analyzer: Any, encoder: Any
+) -> None:
+    services = build_services(
+        config, analyzer=analyzer, encoder=encoder, classifier=ModelOnly(None)
+    )
+    async with running_services(services):
+        call = await services.pipeline.submit(message("厨房着火了 火很大 快来人", "m1"))
+        assert call.replies[0].action == "transfer:119"
 
 
 async def _street_lamp_ticket(services: Services) -> Ticket:
