@@ -71,6 +71,15 @@ def canonical_or_none(raw: str | None, country_code: str = DEFAULT_COUNTRY) -> s
     return canonical(raw, country_code)
 
 
+def readable(raw: str | None, country_code: str = DEFAULT_COUNTRY) -> str | None:
+    """:func:`canonical`, or ``None`` for what is absent or no number (a value stored long
+    ago, not someone's input now)."""
+    try:
+        return canonical_or_none(raw, country_code)
+    except InvalidPhone:
+        return None
+
+
 def is_mobile(phone: str, country_code: str = DEFAULT_COUNTRY) -> bool:
     """Whether a canonical number is a mobile of the home country (one that takes SMS)."""
     return phone.startswith(country_code) and bool(

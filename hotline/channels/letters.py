@@ -11,7 +11,6 @@ is attached to the writer only when nobody owns it yet.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 
@@ -28,7 +27,6 @@ from hotline.web.bodies import describe, read_json
 from hotline.web.responses import json_response
 from hotline.web.security import check_api_key
 
-_PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _FIELD_LIMIT = 64 * 1024
 
@@ -44,14 +42,6 @@ class LetterIn(BaseModel):
     area: str | None = Field(None, max_length=100)
     #: the form's own id for this submission; resubmitting it returns the same ticket
     letter_id: str | None = Field(None, min_length=1, max_length=128)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        compact = re.sub(r"[\s\-]", "", value)
-        if not _PHONE.match(compact) and not _PHONE.match(value.replace(" ", "")):
-            raise ValueError("a mobile number (11 digits) or a landline with area code")
-        return compact
 
     @field_validator("email", mode="before")
     @classmethod

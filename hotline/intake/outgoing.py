@@ -41,10 +41,12 @@ class Outgoing:
         push_channels: frozenset[str],
         metrics: Metrics | None = None,
         hub: ReplyHub | None = None,
+        country_code: str = "+86",
     ) -> None:
         self.push_channels = push_channels
         self._metrics = metrics
         self._hub = hub
+        self._country = country_code
 
     async def write_to_citizen(
         self,

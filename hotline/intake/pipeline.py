@@ -34,6 +34,7 @@ from hotline.intake.steps import (
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.observability import Metrics
+from hotline.phones import DEFAULT_COUNTRY, readable
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, ContactKind, Conversation, Message, Ticket
 from hotline.storage.repos import citizens, conversations
@@ -76,6 +77,8 @@ class IntakeSettings:
     #: channels with no response to answer in (e-mail): the direct replies are queued for push
     #: too, in the transaction that stores them
     reply_push_channels: frozenset[str] = frozenset()
+    #: phones are stored as E.164 under this country code (:mod:`hotline.phones`)
+    country_code: str = DEFAULT_COUNTRY
 
 
 class IntakePipeline:
@@ -101,19 +104,24 @@ class IntakePipeline:
         self._metrics = metrics
         self._callbacks = callbacks or NoCallbacks()
         #: writes to citizens outside their own request (agents, results, callbacks)
-        self.outgoing = Outgoing(push_channels=settings.push_channels, metrics=metrics, hub=hub)
+        self.outgoing = Outgoing(
+            push_channels=settings.push_channels,
+            metrics=metrics,
+            hub=hub,
+            country_code=settings.country_code,
+        )
         window = settings.duplicate_window
         self._duplicates = duplicates.DuplicateDetector(window=window) if window else None
 
     async def submit(self, message: InboundMessage) -> IntakeResult:
         """Process one inbound message exactly once and return the replies to send."""
-        self._validate(message)
+        message = self._validate(message)
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
         return await self._once(message, self._process(message, analysis))
 
     async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         """A letter or form creates its ticket at once, without a conversation policy."""
-        self._validate(message)
+        message = self._validate(message)
         replay = await self._replay(message)
         if replay is not None:
             return replay
@@ -183,11 +191,13 @@ class IntakePipeline:
         self.outgoing.announce([message])
         return message
 
-    def _validate(self, message: InboundMessage) -> None:
+    def _validate(self, message: InboundMessage) -> InboundMessage:
+        """``message`` with its phones in the stored form (422 when one is no number)."""
         if not message.external_id or len(message.external_id) > 128:
             raise ValidationFailed("message_id: required, at most 128 characters")
         if len(message.text) > self._settings.max_text_chars:
             raise ValidationFailed(f"text: at most {self._settings.max_text_chars} characters")
+        return records.with_canonical_phones(message, self._settings.country_code)
 
     async def _process(self, message: InboundMessage, analysis: Analysis) -> IntakeResult:
         async with self._db.session() as session:
@@ -320,9 +330,11 @@ class IntakePipeline:
             status_reply = await status_query.answer(
                 session, citizen, cues.ticket_number, timezone=self._settings.timezone
             )
-        known_phone = message.contact_phone or await citizens.contact_of(
+        own = await citizens.contact_of(
             session, citizen_id=records.citizen_id(citizen), kind=ContactKind.PHONE
         )
+        # one stored before phones were kept as E.164 and never readable is not offered
+        known_phone = message.contact_phone or readable(own, self._settings.country_code)
         needs_place: bool | None = None
         knowledge: tuple[KnowledgeAnswer, ...] = ()
         emergency = str(analysis.emergency)

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
+from hotline.phones import canonical, canonical_or_none
 from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
 from hotline.storage.repos import citizens, conversations, pushes
 
 CHANNEL_CONTACT_KINDS = {
     "app": ContactKind.APP,
     "letter": ContactKind.PHONE,
-    "voice": ContactKind.PHONE,
+    "phone": ContactKind.PHONE,  # Twilio's caller id
     "sms": ContactKind.PHONE,
     "wechat": ContactKind.WECHAT,
     "telegram": ContactKind.TELEGRAM,
     "email": ContactKind.EMAIL,
     "cli": ContactKind.APP,
 }
+
+
+def with_canonical_phones(message: InboundMessage, country_code: str) -> InboundMessage:
+    """``message`` with its phones as they are stored (E.164, :mod:`hotline.phones`): the
+    contact phone, and the sender on channels whose address is a phone; raises InvalidPhone
+    (422) for one that is no telephone number, before anything is stored."""
+    phone_channel = CHANNEL_CONTACT_KINDS.get(message.channel) == ContactKind.PHONE
+    return replace(
+        message,
+        sender=canonical(message.sender, country_code) if phone_channel else message.sender,
+        contact_phone=canonical_or_none(message.contact_phone, country_code),
+    )
 
 
 async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:

@@ -176,7 +176,7 @@ async def test_the_writer_never_sees_the_tickets_of_the_address_owner(
             message = InboundMessage("sms", SON_PHONE, f"sms-{n}", text, contact_phone=SON_PHONE)
             result = await services.pipeline.submit(message)
             asked.append(" ".join(reply.text for reply in result.replies))
-        his_contacts = await owners_of(desk, SON_PHONE)
+        his_contacts = await owners_of(desk, "+86" + SON_PHONE)  # stored as E.164
     mine, theirs = asked
     assert letter.number in mine
     assert hers.number not in mine
