@@ -33,11 +33,13 @@ from hotline.intake.steps import (
     model_emergency,
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
+from hotline.nlu.masking import mask_phone
 from hotline.observability import Metrics
 from hotline.phones import DEFAULT_COUNTRY, readable
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, ContactKind, Conversation, Message, Ticket
 from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import tickets as ticket_repo
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,8 @@ class IntakePipeline:
                 conversation_id=conversation.id,
                 duplicates=self._duplicates,
             )
+            if not message.sender_verified:
+                await _unverified(session, ticket)
             reply = await self._created_reply(session, ticket)
             await records.store_replies(
                 session, conversation, inbound, [reply], ticket, push=self._queues(conversation)
@@ -361,6 +365,10 @@ class IntakePipeline:
             knowledge=knowledge,
         )
 
+    async def replay(self, message: InboundMessage) -> IntakeResult | None:
+        """The first answer to ``message`` when its (channel, external id) was processed."""
+        return await self._replay(message)
+
     async def _replay(self, message: InboundMessage) -> IntakeResult | None:
         async with self._db.session() as session:
             existing = await conversations.find_inbound(
@@ -378,6 +386,15 @@ class IntakePipeline:
         for reply in result.replies:
             if reply.action and reply.action.startswith("transfer:"):
                 self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
+
+
+async def _unverified(session: AsyncSession, ticket: Ticket) -> None:
+    """Staff read in the history that the phone is only what the writer typed."""
+    phone = mask_phone(ticket.contact_phone) if ticket.contact_phone else "无"
+    await ticket_repo.record(
+        session, ticket=ticket, actor="system", action="phone_unverified",
+        note=f"联系电话（{phone}）为来信人填写，未经短信验证：用于回复，不代表来信人身份",
+    )  # fmt: skip
 
 
 _REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}

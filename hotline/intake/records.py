@@ -39,11 +39,19 @@ def with_canonical_phones(message: InboundMessage, country_code: str) -> Inbound
 
 async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
     """The citizen behind the channel address; a phone or e-mail address the channel knows is
-    attached (unless another citizen has it: see :func:`citizens.add_contact`)."""
+    attached (unless another citizen has it: see :func:`citizens.add_contact`).
+
+    A sender nobody verified (a letter's phone without its code) is a new citizen every time,
+    never the address's owner, and the unproven address (the channel's own kind) is not
+    attached to them; the other address given (a letter's e-mail) is, as always.
+    """
     kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
-    citizen = await citizens.identify(
-        session, kind=kind, value=message.sender, name=message.contact_name
-    )
+    if message.sender_verified:
+        citizen = await citizens.identify(
+            session, kind=kind, value=message.sender, name=message.contact_name
+        )
+    else:
+        citizen = await citizens.create(session, name=message.contact_name)
     known = ((ContactKind.PHONE, message.contact_phone), (ContactKind.EMAIL, message.contact_email))
     for contact_kind, value in known:
         if value and kind != contact_kind:
