@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
-from hotline.phones import canonical, canonical_or_none
+from hotline.phones import canonical_or_none, readable
 from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
 from hotline.storage.repos import citizens, conversations, pushes
 
@@ -28,11 +28,13 @@ CHANNEL_CONTACT_KINDS = {
 def with_canonical_phones(message: InboundMessage, country_code: str) -> InboundMessage:
     """``message`` with its phones as they are stored (E.164, :mod:`hotline.phones`): the
     contact phone, and the sender on channels whose address is a phone; raises InvalidPhone
-    (422) for one that is no telephone number, before anything is stored."""
+    (422) for a contact phone that is no telephone number, before anything is stored. A
+    channel's own address that is none (a withheld caller id, "anonymous") stays as it is."""
     phone_channel = CHANNEL_CONTACT_KINDS.get(message.channel) == ContactKind.PHONE
+    sender = readable(message.sender, country_code) if phone_channel else None
     return replace(
         message,
-        sender=canonical(message.sender, country_code) if phone_channel else message.sender,
+        sender=sender or message.sender,
         contact_phone=canonical_or_none(message.contact_phone, country_code),
     )
 
