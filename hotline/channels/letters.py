@@ -157,18 +157,9 @@ class LettersChannel:
         pipeline = self._port.pipeline
         # a letter sent again (its letter_id) gets its first answer; a new one needs the code
         if self._codes is not None and await pipeline.replay(message) is None:
-            await self._prove(phone, letter.phone_code, key)
+            await _prove(self._codes, phone, letter.phone_code, key)
         result = await pipeline.submit_letter(message, ticket_request)
         return json_response(result.to_dict(), status=200 if result.repeated else 201)
-
-    async def _prove(self, phone: str, code: str | None, key: str) -> None:
-        if self._codes is None:
-            return
-        if code is None:
-            raise ValidationFailed(
-                "phone_code: required; ask for the code with POST /api/v1/letters/phone-code"
-            )
-        await self._codes.prove(phone, code, letter=key)
 
     async def _read_multipart(self, request: web.Request) -> tuple[LetterIn, list[Attachment]]:
         fields: dict[str, str] = {}
@@ -200,6 +191,14 @@ class LettersChannel:
             part, self._config.max_attachment_bytes, f"attachment {part.filename!r}"
         )
         return self._store.put(data, filename=part.filename or "file", content_type=content_type)
+
+
+async def _prove(codes: PhoneCodes, phone: str, code: str | None, letter: str) -> None:
+    if code is None:
+        raise ValidationFailed(
+            "phone_code: required; ask for the code with POST /api/v1/letters/phone-code"
+        )
+    await codes.prove(phone, code, letter=letter)
 
 
 async def _read_limited(part: BodyPartReader, limit: int, what: str) -> bytes:
