@@ -65,7 +65,7 @@ SELECT 'S' || lpad(g::text, 12, '0'),
        '路灯不亮', '望江路门口的路灯坏了一周了，晚上很黑。',
        (ARRAY['江北区望江路','江南区滨江大道','江北区解放路','高新区学府路'])[1 + g % 4]
            || (g % 300)::text || '号',
-       '138' || lpad(((g::bigint * 104729) % 100000000)::text, 8, '0'),
+       '+86138' || lpad(((g::bigint * 104729) % 100000000)::text, 8, '0'),
        'normal',
        CASE WHEN g % 33 = 0 THEN 'dispatched' WHEN g % 97 = 0 THEN 'triage'
             WHEN g % 3 = 0 THEN 'closed' ELSE 'resolved' END,
@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async def by_phone(i: int) -> None:
             async with database.read() as session:
-                await history.tickets_with_phone(session, f"138{(i * 104729) % 100000000:08d}")
+                await history.tickets_with_phone(session, f"+86138{(i * 104729) % 100000000:08d}")
 
         async def triage(_: int) -> None:
             async with database.read() as session:

@@ -74,6 +74,16 @@ class AppChannelConfig(_Section):
 
 class LettersConfig(_Section):
     enabled: bool = True
+    #: a letter speaks for the holder of its phone only with a code sent there by SMS;
+    #: unset: on when SMS is configured (channels.twilio with sms_from). Off, a letter's phone
+    #: is kept for replies but the writer is a citizen of their own
+    verify_phone: bool | None = None
+    #: a code is good for this long, for this many wrong tries
+    code_minutes: float = Field(10, gt=0, le=60)
+    code_attempts: int = Field(5, ge=1, le=20)
+    #: a phone gets a new code at most once in this many seconds, and this many in an hour
+    code_interval_seconds: int = Field(60, ge=0, le=3600)
+    codes_per_hour: int = Field(5, ge=1, le=100)
     max_attachment_bytes: int = Field(5_242_880, ge=1024)
     max_attachments: int = Field(5, ge=0)
     allowed_content_types: tuple[str, ...] = (
@@ -221,7 +231,7 @@ class CallbacksConfig(_Section):
     reopen_days: int = Field(5, ge=1)
     #: after 不满意, the citizen's next message this soon is taken as the reason
     reason_window_hours: float = Field(24, gt=0)
-    #: makes national numbers dialable (E.164) for calls and SMS
+    #: the country of national numbers: every phone is stored and dialled as E.164 under it
     country_code: str = Field("+86", pattern=r"^\+\d{1,3}$")
     poll_seconds: float = Field(5.0, gt=0)
     batch_size: int = Field(50, ge=1, le=1000)
@@ -264,6 +274,28 @@ class Config(_Section):
                 "API key; set HOTLINE_APP_API_KEY (config.yml reads it) or disable both channels"
             )
         return self
+
+    @model_validator(mode="after")
+    def _codes_need_sms(self) -> Config:
+        if self.channels.letters.verify_phone and not self.sms_configured:
+            raise ValueError(
+                "channels.letters.verify_phone: codes are sent by SMS, and no SMS is configured; "
+                "enable channels.twilio with sms_from, or set verify_phone: false"
+            )
+        return self
+
+    @property
+    def sms_configured(self) -> bool:
+        """Whether the hotline sends SMS (the Twilio channel with ``sms_from``)."""
+        twilio = self.channels.twilio
+        return twilio.enabled and bool(twilio.sms_from)
+
+    @property
+    def letters_verify_phone(self) -> bool:
+        """Whether a letter's phone must be proven by a code (``channels.letters.verify_phone``,
+        by default whenever SMS is configured)."""
+        verify = self.channels.letters.verify_phone
+        return self.sms_configured if verify is None else verify
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Config:

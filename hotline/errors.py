@@ -78,6 +78,17 @@ class Conflict(HotlineError):
     status = 409
 
 
+class TooManyRequests(HotlineError):
+    """Asked again too soon (a phone code within its interval); ``retry_after`` in seconds."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class Gone(HotlineError):
     """Something that existed is no longer there to act on (an expired link, a question
     already answered)."""

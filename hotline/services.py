@@ -145,6 +145,7 @@ def build_services(
         timezone=config.intake.timezone,
         sequence_digits=config.intake.ticket_sequence_digits,
         counters=database.counters,
+        country_code=config.callbacks.country_code,
     )
     pipeline = IntakePipeline(
         database=database,
@@ -157,7 +158,7 @@ def build_services(
         hub=hub,
         callbacks=callbacks,
     )
-    queries = CitizenQueries(database)
+    queries = CitizenQueries(database, country_code=config.callbacks.country_code)
     embedded = embeds_worker(config, database)
     worker = build_worker(config, database) if embedded else None
     pusher = build_pusher(config, database) if embedded else None
@@ -206,6 +207,7 @@ def _intake_settings(config: Config) -> IntakeSettings:
         duplicate_window=timedelta(hours=config.intake.duplicate_window_hours),
         push_channels=push_channels(config),
         reply_push_channels=frozenset({"email"} if config.channels.email.enabled else ()),
+        country_code=config.callbacks.country_code,
         policy=PolicySettings(
             answer_threshold=config.knowledge.answer_threshold,
             suggest_threshold=config.knowledge.suggest_threshold,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from hotline.callbacks.setup import links_of
 from hotline.callbacks.setup import settings_from as callback_settings
 from hotline.channels.held import HoldPolicy
+from hotline.channels.phone_codes import key_of
 from hotline.channels.push import Pusher, PushWorker
 from hotline.config import Config, SmtpConfig
 from hotline.intake.handoff import CallBridge
@@ -121,7 +122,14 @@ def build_pusher(config: Config, database: Database) -> PushWorker | None:
     hold = HoldPolicy(
         max_hold=timedelta(days=wechat.max_hold_days), reach=callback_settings(config)
     )
-    return PushWorker(database, pushers, worker_settings(config), hold=hold, links=links_of(config))
+    return PushWorker(
+        database,
+        pushers,
+        worker_settings(config),
+        hold=hold,
+        links=links_of(config),
+        codes=key_of(config),
+    )
 
 
 def push_channels(config: Config) -> frozenset[str]:

@@ -28,6 +28,7 @@ from hotline.callbacks.settings import CallbackSettings
 from hotline.intake import duplicates
 from hotline.intake.records import CHANNEL_CONTACT_KINDS
 from hotline.nlu.masking import mask_phone
+from hotline.phones import is_mobile
 from hotline.storage.models import (
     CallbackStatus,
     ContactKind,
@@ -65,8 +66,8 @@ async def routes_for(
     conversation = (
         await session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
     )
-    phone = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.PHONE)
-    dialable = settings.dialable(phone) if phone else None
+    # stored as E.164 (hotline.phones): dialled as it is
+    dialable = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.PHONE)
     chat = None
     if conversation is not None and conversation.channel in reach.message_channels:
         chat = {
@@ -79,7 +80,7 @@ async def routes_for(
     mail = await _mail(session, ticket, reach)
     sms = {"method": MESSAGE, "channel": "sms", "address": dialable} if dialable else None
     calls_first = conversation is not None and conversation.channel in VOICE_CHANNELS
-    mobile = dialable is not None and dialable.startswith(settings.country_code + "1")
+    mobile = dialable is not None and is_mobile(dialable, settings.country_code)
     candidates = [
         call if reach.calls and calls_first else None,
         None if calls_first else chat,

@@ -31,7 +31,8 @@ class CallbackSettings:
     reopen_days: int = 5
     #: after 不满意, the citizen's next message this soon is taken as the reason
     reason_window: timedelta = timedelta(hours=24)
-    #: prefix that makes a national mobile number dialable (E.164) for calls and SMS
+    #: the country of national numbers: phones are stored as E.164 under it (hotline.phones),
+    #: and only its mobiles are sent SMS
     country_code: str = "+86"
 
     def next_window(self, at: datetime) -> datetime:
@@ -45,14 +46,3 @@ class CallbackSettings:
         if local >= closing:
             return (opening + timedelta(days=1)).astimezone(at.tzinfo)
         return at
-
-    def dialable(self, phone: str) -> str:
-        """A stored phone as E.164: ``13800138000`` → ``+8613800138000``; others as they are."""
-        digits = phone.replace(" ", "").replace("-", "")
-        if digits.startswith("+"):
-            return digits
-        if len(digits) == 11 and digits.startswith("1"):
-            return self.country_code + digits
-        if digits.startswith("0") and digits[1:].isdigit():
-            return self.country_code + digits[1:]
-        return digits

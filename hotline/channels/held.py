@@ -38,7 +38,7 @@ class HoldPolicy:
     #: a message held longer than this since it was written is out of date
     max_hold: timedelta = timedelta(days=7)
     #: how citizens are reached otherwise: the satisfaction callbacks' settings (the country
-    #: code that makes a phone dialable, how long an SMS thread goes on)
+    #: whose mobiles take SMS, how long an SMS thread goes on)
     reach: CallbackSettings = field(default_factory=CallbackSettings)
 
     def held_until(self, push: CitizenPush) -> datetime:

@@ -22,7 +22,8 @@ instead (:mod:`hotline.channels.held`).
 A satisfaction question by SMS or mail is stored with ``/r/…`` where its rating link goes; the
 worker signs the link's token into the text only as it hands the message to the channel
 (:func:`hotline.callbacks.links.fill`), so the token is never written to the database, and a
-retried send carries the same link.
+retried send carries the same link. The letter box's phone codes go the same way
+(:func:`hotline.channels.phone_codes.fill`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from hotline.background import BackgroundLoop
 from hotline.callbacks import links as rating_links
 from hotline.callbacks.links import RatingLinks, hide_tokens
 from hotline.channels import held as held_rows
+from hotline.channels import phone_codes
 from hotline.channels.held import HoldPolicy
+from hotline.channels.phone_codes import CodeKey
 from hotline.errors import ConfigError, StorageUnavailable
 from hotline.routing.worker import WorkerSettings, backoff, worker_name
 from hotline.storage.db import Database
@@ -125,6 +128,7 @@ class PushWorker(BackgroundLoop):
         *,
         hold: HoldPolicy | None = None,
         links: RatingLinks | None = None,
+        codes: CodeKey | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__()
@@ -134,6 +138,8 @@ class PushWorker(BackgroundLoop):
         self.hold = hold or HoldPolicy()
         #: signs the rating links of callback questions as they are sent
         self.links = links
+        #: makes the letter box's phone codes as their SMS is sent
+        self.codes = codes
         self.name = name or worker_name()
         self._lease = Lease(CitizenPush, self.name, self.settings.lease_seconds)
         self._next_sweep: datetime | None = None
@@ -180,6 +186,7 @@ class PushWorker(BackgroundLoop):
             return PushFailed(f"no pusher for channel {push.channel}")
         try:
             text = rating_links.fill(stored.text, stored.meta, self.links)
+            text = phone_codes.fill(text, stored.meta, self.codes)
             if isinstance(pusher, MessagePusher):
                 await pusher.push_message(push.message_id, push.address, text)
             else:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from hotline.channels.app import AppChannel
 from hotline.channels.base import ChannelAdapter, IntakePort
 from hotline.channels.letters import LettersChannel
+from hotline.channels.phone_codes import PhoneCodes, key_of, rules_of
 from hotline.config import Config
 
 ChannelFactory = Callable[[Config, IntakePort], ChannelAdapter]
@@ -17,7 +18,17 @@ def _app(config: Config, port: IntakePort) -> ChannelAdapter:
 
 
 def _letters(config: Config, port: IntakePort) -> ChannelAdapter:
-    return LettersChannel(config.channels.letters, config.channels.app, port)
+    codes = None
+    key = key_of(config)
+    if config.letters_verify_phone and key is not None:
+        codes = PhoneCodes(port.database, port.pipeline.outgoing, key, rules_of(config))
+    return LettersChannel(
+        config.channels.letters,
+        config.channels.app,
+        port,
+        codes=codes,
+        country_code=config.callbacks.country_code,
+    )
 
 
 def _open311(config: Config, port: IntakePort) -> ChannelAdapter:

@@ -33,7 +33,7 @@ async def chat(ctx: click.Context, sender: str | None, phone: str | None) -> Non
     services = build_services(config)
     sender = sender or f"cli-{uuid.uuid4().hex[:8]}"
     interactive = sys.stdin.isatty()
-    await upgrade(services.database)
+    await upgrade(services.database, country_code=config.callbacks.country_code)
     async with running_services(services):
         click.echo("12345 热线（输入空行或 Ctrl-D 结束）")
         while line := await asyncio.to_thread(_read_line, interactive):

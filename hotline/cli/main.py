@@ -94,7 +94,7 @@ async def migrated_database(config: Config) -> AsyncIterator[Database]:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(config.database_url)
     try:
-        await upgrade(database)
+        await upgrade(database, country_code=config.callbacks.country_code)
         yield database
     finally:
         await database.dispose()

@@ -5,7 +5,8 @@ sender, a WeChat openid): a phone number typed into a chat or a form proves noth
 joins two citizens (:func:`hotline.storage.repos.citizens.add_contact`). Agents are trusted staff
 who can call the number back, so their view also lists the tickets that give one of the
 citizen's phone numbers as contact, marked as such: the caller's earlier letters and chats are
-at hand without any citizen being able to read another's tickets.
+at hand without any citizen being able to read another's tickets. Every phone is stored in
+one form (E.164, :mod:`hotline.phones`), so a number is looked up as it is.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from hotline.storage.models import (
     Ticket,
 )
 
-COUNTRY = "+86"
-
 
 @dataclass(frozen=True)
 class History:
@@ -42,14 +41,6 @@ class History:
     same_phone: list[Ticket]
     conversations: list[Conversation]
     ratings: Counter[str] = field(default_factory=Counter)
-
-
-def phone_forms(phone: str, country: str = COUNTRY) -> list[str]:
-    """The ways one number is stored: as typed (13800138000) and as a channel gives it (+86…)."""
-    compact = phone.replace(" ", "").replace("-", "")
-    if compact.startswith(country):
-        return [compact, compact[len(country) :]]
-    return [compact, country + compact]
 
 
 async def history(session: AsyncSession, citizen_id: int, *, limit: int = 20) -> History:
@@ -68,7 +59,7 @@ async def history(session: AsyncSession, citizen_id: int, *, limit: int = 20) ->
     own = select(Ticket).where(Ticket.citizen_id == citizen_id)
     total = (await session.execute(select(func.count()).select_from(own.subquery()))).scalar_one()
     tickets = await _newest(session, own, limit)
-    phones = [f for c in contacts if c.kind == ContactKind.PHONE for f in phone_forms(c.value)]
+    phones = [c.value for c in contacts if c.kind == ContactKind.PHONE]
     same_phone: list[Ticket] = []
     if phones:
         others = select(Ticket).where(
@@ -92,18 +83,18 @@ async def history(session: AsyncSession, citizen_id: int, *, limit: int = 20) ->
 
 
 async def citizens_with_phone(session: AsyncSession, phone: str) -> list[int]:
-    """Citizens who own this number as a contact point (a channel vouched for it)."""
+    """Citizens who own this number (canonical) as a contact point (a channel vouched for it)."""
     statement = (
         select(ContactPoint.citizen_id)
-        .where(ContactPoint.kind == ContactKind.PHONE)
-        .where(col(ContactPoint.value).in_(phone_forms(phone)))
+        .where(ContactPoint.kind == ContactKind.PHONE, ContactPoint.value == phone)
         .distinct()
     )
     return [int(i) for i in (await session.execute(statement)).scalars()]
 
 
 async def tickets_with_phone(session: AsyncSession, phone: str, *, limit: int = 20) -> list[Ticket]:
-    statement = select(Ticket).where(col(Ticket.contact_phone).in_(phone_forms(phone)))
+    """The tickets that give this number (canonical) as their contact phone."""
+    statement = select(Ticket).where(Ticket.contact_phone == phone)
     return await _newest(session, statement, limit)
 
 

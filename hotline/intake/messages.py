@@ -52,6 +52,9 @@ class InboundMessage:
     contact_name: str | None = None
     location: Location | None = None
     attachments: tuple[Attachment, ...] = ()
+    #: False when nobody checked that the sender holds the address (a letter's phone without
+    #: an SMS code): the writer is then a citizen of their own, identified by nothing
+    sender_verified: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ A result (办结) written to a conversation that cannot bring it to the citizen 
 an Open311 form, a call without SMS) is also mailed, when the e-mail channel runs, to the
 address given with the request, else the citizen's own
 (:func:`hotline.storage.repos.citizens.reply_contact`): the address on a letter is answered
-even when another citizen owns it, as a satisfaction callback is asked there.
+even when another citizen owns it, as a satisfaction callback is asked there. Without an
+address to mail, it goes by SMS to the request's phone the same way, when SMS is sent and the
+phone is a mobile.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +26,7 @@ from hotline.intake.hub import ReplyHub
 from hotline.intake.ticket_actions import RESULT_NOTICE, CitizenNotice
 from hotline.nlu.masking import mask_address
 from hotline.observability import Metrics
+from hotline.phones import DEFAULT_COUNTRY, is_mobile
 from hotline.storage.models import ContactKind, Direction, Message
 from hotline.storage.repos import citizens, conversations, pushes
 from hotline.storage.repos import tickets as ticket_repo
@@ -30,6 +34,7 @@ from hotline.storage.repos import tickets as ticket_repo
 log = logging.getLogger(__name__)
 
 MAIL_CHANNEL = "email"
+SMS_CHANNEL = "sms"
 #: channels whose citizens read later messages without a push (the app fetches them)
 READ_CHANNELS = frozenset({"app"})
 
@@ -41,10 +46,12 @@ class Outgoing:
         push_channels: frozenset[str],
         metrics: Metrics | None = None,
         hub: ReplyHub | None = None,
+        country_code: str = DEFAULT_COUNTRY,
     ) -> None:
         self.push_channels = push_channels
         self._metrics = metrics
         self._hub = hub
+        self._country = country_code
 
     async def write_to_citizen(
         self,
@@ -84,9 +91,10 @@ class Outgoing:
     async def write_result(
         self, session: AsyncSession, result: CitizenNotice, *, author: str
     ) -> list[Message]:
-        """Store a resolution in its ticket's conversation, and mail it too when that
-        conversation cannot deliver it (see the module's docstring); the conversation's
-        message comes first. Announce them all once the transaction has committed."""
+        """Store a resolution in its ticket's conversation and, when that conversation cannot
+        deliver it, a copy by mail, else by SMS (see the module's docstring); the
+        conversation's message comes first. Announce them all once the transaction has
+        committed."""
         ticket = result.ticket
         written = await self.write_to_citizen(
             session,
@@ -96,26 +104,39 @@ class Outgoing:
             ticket_id=ticket.id,
             notice=RESULT_NOTICE,
         )
-        if self.delivers(written.channel) or MAIL_CHANNEL not in self.push_channels:
+        if self.delivers(written.channel):
             return [written]
-        address = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.EMAIL)
-        if address is None:
+        way = await self._other_way(session, result)
+        if way is None:
             return [written]
         # A thread of its own, under the ticket's citizen: never the address owner's thread.
         thread = await conversations.start(
-            session, citizen_id=ticket.citizen_id, channel=MAIL_CHANNEL, address=address
+            session, citizen_id=ticket.citizen_id, channel=way.channel, address=way.address
         )
-        mailed = await self.write_to_citizen(
+        copy = await self.write_to_citizen(
             session, conversation_id=thread.id, text=result.text, author=author,
             ticket_id=ticket.id, notice=RESULT_NOTICE, meta={"copy_of": written.id},
         )  # fmt: skip
         await ticket_repo.record(
-            session, ticket=ticket, actor="system", action="result_mailed",
-            from_value=written.channel, to_value=MAIL_CHANNEL,
-            note=f"办理结果另经邮件发送（{mask_address(address)}）",
+            session, ticket=ticket, actor="system", action=way.action,
+            from_value=written.channel, to_value=way.channel,
+            note=f"办理结果另经{way.name}发送（{mask_address(way.address)}）",
         )  # fmt: skip
-        log.info("outgoing.result_mailed ticket=%s from=%s", ticket.number, written.channel)
-        return [written, mailed]
+        log.info("outgoing.%s ticket=%s from=%s", way.action, ticket.number, written.channel)
+        return [written, copy]
+
+    async def _other_way(self, session: AsyncSession, result: CitizenNotice) -> _Way | None:
+        """Mail to the request's (else the citizen's) address, else SMS to its mobile."""
+        ticket = result.ticket
+        if MAIL_CHANNEL in self.push_channels:
+            address = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.EMAIL)
+            if address is not None:
+                return _Way(MAIL_CHANNEL, address, "result_mailed", "邮件")
+        if SMS_CHANNEL in self.push_channels:
+            phone = await citizens.reply_contact(session, ticket=ticket, kind=ContactKind.PHONE)
+            if phone is not None and is_mobile(phone, self._country):
+                return _Way(SMS_CHANNEL, phone, "result_texted", "短信")
+        return None
 
     def delivers(self, channel: str) -> bool:
         """Whether a message written later to a conversation on ``channel`` reaches the
@@ -129,3 +150,14 @@ class Outgoing:
                 self._metrics.messages.labels(message.channel, "out").inc()
             if self._hub:
                 self._hub.notify(message.conversation_id)
+
+
+@dataclass(frozen=True)
+class _Way:
+    """Another way to bring a result: the channel, the address, the history action, and
+    how agents read the channel's name."""
+
+    channel: str
+    address: str
+    action: str
+    name: str

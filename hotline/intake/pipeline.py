@@ -33,10 +33,13 @@ from hotline.intake.steps import (
     referral,
 )
 from hotline.intake.tickets import TicketFactory, TicketRequest
+from hotline.nlu.masking import mask_phone
 from hotline.observability import Metrics
+from hotline.phones import DEFAULT_COUNTRY, readable
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, ContactKind, Conversation, Message, Ticket
 from hotline.storage.repos import citizens, conversations
+from hotline.storage.repos import tickets as ticket_repo
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ class IntakeSettings:
     #: channels with no response to answer in (e-mail): the direct replies are queued for push
     #: too, in the transaction that stores them
     reply_push_channels: frozenset[str] = frozenset()
+    #: phones are stored as E.164 under this country code (:mod:`hotline.phones`)
+    country_code: str = DEFAULT_COUNTRY
 
 
 class IntakePipeline:
@@ -101,19 +106,24 @@ class IntakePipeline:
         self._metrics = metrics
         self._callbacks = callbacks or NoCallbacks()
         #: writes to citizens outside their own request (agents, results, callbacks)
-        self.outgoing = Outgoing(push_channels=settings.push_channels, metrics=metrics, hub=hub)
+        self.outgoing = Outgoing(
+            push_channels=settings.push_channels,
+            metrics=metrics,
+            hub=hub,
+            country_code=settings.country_code,
+        )
         window = settings.duplicate_window
         self._duplicates = duplicates.DuplicateDetector(window=window) if window else None
 
     async def submit(self, message: InboundMessage) -> IntakeResult:
         """Process one inbound message exactly once and return the replies to send."""
-        self._validate(message)
+        message = self._validate(message)
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
         return await self._once(message, self._process(message, analysis))
 
     async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         """A letter or form creates its ticket at once, without a conversation policy."""
-        self._validate(message)
+        message = self._validate(message)
         replay = await self._replay(message)
         if replay is not None:
             return replay
@@ -164,6 +174,8 @@ class IntakePipeline:
                 conversation_id=conversation.id,
                 duplicates=self._duplicates,
             )
+            if not message.sender_verified:
+                await _unverified(session, ticket)
             reply = await self._created_reply(session, ticket)
             await records.store_replies(
                 session, conversation, inbound, [reply], ticket, push=self._queues(conversation)
@@ -183,11 +195,13 @@ class IntakePipeline:
         self.outgoing.announce([message])
         return message
 
-    def _validate(self, message: InboundMessage) -> None:
+    def _validate(self, message: InboundMessage) -> InboundMessage:
+        """``message`` with its phones in the stored form (422 when one is no number)."""
         if not message.external_id or len(message.external_id) > 128:
             raise ValidationFailed("message_id: required, at most 128 characters")
         if len(message.text) > self._settings.max_text_chars:
             raise ValidationFailed(f"text: at most {self._settings.max_text_chars} characters")
+        return records.with_canonical_phones(message, self._settings.country_code)
 
     async def _process(self, message: InboundMessage, analysis: Analysis) -> IntakeResult:
         async with self._db.session() as session:
@@ -320,9 +334,11 @@ class IntakePipeline:
             status_reply = await status_query.answer(
                 session, citizen, cues.ticket_number, timezone=self._settings.timezone
             )
-        known_phone = message.contact_phone or await citizens.contact_of(
+        own = await citizens.contact_of(
             session, citizen_id=records.citizen_id(citizen), kind=ContactKind.PHONE
         )
+        # one stored before phones were kept as E.164 and never readable is not offered
+        known_phone = message.contact_phone or readable(own, self._settings.country_code)
         needs_place: bool | None = None
         knowledge: tuple[KnowledgeAnswer, ...] = ()
         emergency = str(analysis.emergency)
@@ -348,6 +364,10 @@ class IntakePipeline:
             knowledge=knowledge,
         )
 
+    async def replay(self, message: InboundMessage) -> IntakeResult | None:
+        """The first answer to ``message`` when its (channel, external id) was processed."""
+        return await self._replay(message)
+
     async def _replay(self, message: InboundMessage) -> IntakeResult | None:
         async with self._db.session() as session:
             existing = await conversations.find_inbound(
@@ -365,6 +385,15 @@ class IntakePipeline:
         for reply in result.replies:
             if reply.action and reply.action.startswith("transfer:"):
                 self._metrics.emergencies.labels(reply.action.split(":", 1)[1]).inc()
+
+
+async def _unverified(session: AsyncSession, ticket: Ticket) -> None:
+    """Staff read in the history that the phone is only what the writer typed."""
+    phone = mask_phone(ticket.contact_phone) if ticket.contact_phone else "无"
+    await ticket_repo.record(
+        session, ticket=ticket, actor="system", action="phone_unverified",
+        note=f"联系电话（{phone}）为来信人填写，未经短信验证：用于回复，不代表来信人身份",
+    )  # fmt: skip
 
 
 _REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}

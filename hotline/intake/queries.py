@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,14 +12,11 @@ from hotline.errors import NotFound
 from hotline.intake import duplicates
 from hotline.intake.status import status_label
 from hotline.nlu.masking import mask_phone
+from hotline.phones import DEFAULT_COUNTRY, readable
 from hotline.storage.db import Database
 from hotline.storage.models import Message, Ticket, TicketStatus
 from hotline.storage.repos import conversations, units
 from hotline.storage.repos import tickets as ticket_repo
-
-
-def digits(phone: str) -> str:
-    return re.sub(r"\D", "", phone)
 
 
 def message_view(message: Message) -> dict[str, Any]:
@@ -38,6 +34,8 @@ def message_view(message: Message) -> dict[str, Any]:
 @dataclass(frozen=True)
 class CitizenQueries:
     database: Database
+    #: a phone given to prove a ticket is one's own is read as E.164 under this country code
+    country_code: str = DEFAULT_COUNTRY
 
     async def conversation(self, conversation_id: str) -> dict[str, Any]:
         async with self.database.read() as session:
@@ -65,7 +63,8 @@ class CitizenQueries:
                 ticket = await ticket_repo.by_number(session, number=number)
             except NotFound:
                 ticket = None
-            if ticket is None or not _phone_matches(ticket, phone):
+            given = readable(phone, self.country_code)
+            if ticket is None or not _phone_matches(ticket, given):
                 # Same answer for "no such ticket" and "not your phone": numbers are guessable.
                 raise NotFound(f"no ticket {number} with that contact phone")
             unit = await units.get(session, unit_id=ticket.unit_id) if ticket.unit_id else None
@@ -81,10 +80,11 @@ async def _merged(session: AsyncSession, original: Ticket) -> dict[str, Any]:
     return {k: view[k] for k in ("number", "status", "status_label", "unit", "due_at")}
 
 
-def _phone_matches(ticket: Ticket, phone: str) -> bool:
-    if not ticket.contact_phone or not digits(phone):
+def _phone_matches(ticket: Ticket, phone: str | None) -> bool:
+    """Whether ``phone`` (canonical) is the ticket's contact phone, compared in constant time."""
+    if not ticket.contact_phone or not phone:
         return False
-    return hmac.compare_digest(digits(ticket.contact_phone), digits(phone))
+    return hmac.compare_digest(ticket.contact_phone.encode(), phone.encode())
 
 
 def _status_view(ticket: Ticket, unit_name: str | None) -> dict[str, Any]:

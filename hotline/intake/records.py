@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply, TicketRef
+from hotline.phones import canonical_or_none, readable
 from hotline.storage.models import Citizen, ContactKind, Conversation, Direction, Message, Ticket
 from hotline.storage.repos import citizens, conversations, pushes
 
 CHANNEL_CONTACT_KINDS = {
     "app": ContactKind.APP,
     "letter": ContactKind.PHONE,
-    "voice": ContactKind.PHONE,
+    "phone": ContactKind.PHONE,  # Twilio's caller id
     "sms": ContactKind.PHONE,
     "wechat": ContactKind.WECHAT,
     "telegram": ContactKind.TELEGRAM,
@@ -23,13 +25,35 @@ CHANNEL_CONTACT_KINDS = {
 }
 
 
+def with_canonical_phones(message: InboundMessage, country_code: str) -> InboundMessage:
+    """``message`` with its phones as they are stored (E.164, :mod:`hotline.phones`): the
+    contact phone, and the sender on channels whose address is a phone; raises InvalidPhone
+    (422) for a contact phone that is no telephone number, before anything is stored. A
+    channel's own address that is none (a withheld caller id, "anonymous") stays as it is."""
+    phone_channel = CHANNEL_CONTACT_KINDS.get(message.channel) == ContactKind.PHONE
+    sender = readable(message.sender, country_code) if phone_channel else None
+    return replace(
+        message,
+        sender=sender or message.sender,
+        contact_phone=canonical_or_none(message.contact_phone, country_code),
+    )
+
+
 async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
     """The citizen behind the channel address; a phone or e-mail address the channel knows is
-    attached (unless another citizen has it: see :func:`citizens.add_contact`)."""
+    attached (unless another citizen has it: see :func:`citizens.add_contact`).
+
+    A sender nobody verified (a letter's phone without its code) is a new citizen every time,
+    never the address's owner, and the unproven address (the channel's own kind) is not
+    attached to them; the other address given (a letter's e-mail) is, as always.
+    """
     kind = CHANNEL_CONTACT_KINDS.get(message.channel, ContactKind.APP)
-    citizen = await citizens.identify(
-        session, kind=kind, value=message.sender, name=message.contact_name
-    )
+    if message.sender_verified:
+        citizen = await citizens.identify(
+            session, kind=kind, value=message.sender, name=message.contact_name
+        )
+    else:
+        citizen = await citizens.create(session, name=message.contact_name)
     known = ((ContactKind.PHONE, message.contact_phone), (ContactKind.EMAIL, message.contact_email))
     for contact_kind, value in known:
         if value and kind != contact_kind:

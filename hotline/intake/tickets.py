@@ -17,6 +17,7 @@ from hotline.intake.steps import (
     RouterStep,
     referral,
 )
+from hotline.phones import DEFAULT_COUNTRY, canonical_or_none
 from hotline.routing import outbox
 from hotline.storage.models import DispatchKind, Ticket, TicketStatus
 from hotline.storage.repos import tickets as ticket_repo
@@ -79,6 +80,7 @@ class TicketFactory:
         timezone: str,
         sequence_digits: int,
         counters: AsyncEngine | None = None,
+        country_code: str = DEFAULT_COUNTRY,
     ) -> None:
         self._classifier = classifier
         self._router = router
@@ -86,6 +88,8 @@ class TicketFactory:
         self._counters = counters
         self._timezone = timezone
         self._digits = sequence_digits
+        #: the contact phone is stored as E.164 under this country code (hotline.phones)
+        self._country = country_code
 
     async def create(
         self,
@@ -101,8 +105,9 @@ class TicketFactory:
 
         The classifier runs before the number is taken: on SQLite the number's row lock lasts
         until the transaction ends, and every other ticket waits for what this one does after
-        taking it.
+        taking it. A contact phone that is no telephone number is refused (422) first.
         """
+        phone = canonical_or_none(request.contact_phone, self._country)
         result = await self._classifier.classify(request.description)
         number = await ticket_repo.next_number(
             session,
@@ -126,7 +131,7 @@ class TicketFactory:
             longitude=location.longitude if location else None,
             media_url=request.media_url,
             emergency=request.emergency,
-            contact_phone=request.contact_phone,
+            contact_phone=phone,
             contact_email=request.contact_email,
             contact_name=request.contact_name,
             urgency=request.urgency,

@@ -10,7 +10,8 @@ Formats produced:
 
 * mobile ``13800138000`` / ``+86 138-0013-8000`` → ``138****8000`` (a written +86
   prefix is kept);
-* landline ``0571-88886666`` → ``0571-****6666`` (area code and last four kept, extension kept);
+* landline ``0571-88886666`` → ``0571-****6666`` (area code and last four kept, extension kept),
+  ``+86 571 88886666`` → ``+86 571 ****6666``; a stored ``+861012345678`` → ``010-****5678``;
 * ID card (18, 17 + X, or legacy 15 digits) → first 6 and last 4 kept, ``*`` between;
 * bank card (16–19 digits, optionally in groups of four) → first 4 and last 4 kept;
 * e-mail ``zhangsan@example.com`` → ``z***@example.com``;
@@ -38,6 +39,11 @@ _BANK_SPACED = rf"(?P<bank>{_D}{{4}}(?:[ \-－]{_D}{{4}}){{3}}(?:[ \-－]?{_D}{{
 _BANK = rf"(?P<bankplain>{_D}{{16,19}})"
 _ID15 = rf"(?P<id15>{_D}{{15}})"
 _MOBILE = rf"(?P<prefix>(?:\+|00)?86[ \-－]?)?(?P<mobile>{_ONE}{_3TO9}{_D}(?:[ \-－]?{_D}){{8}})"
+# a landline with the country code (+861012345678, +86 571 8888 6666): no trunk 0
+_LANDLINE_CC = (
+    rf"(?P<cc>(?:\+|00)86[ \-－]?)(?P<ccarea>{_ONE}{_ZERO}|{_TWO}{_D}|{_3TO9}{_D}{{2}})"
+    rf"(?P<ccsep>[ \-－]?)(?P<cclocal>{_D}{{3,4}}[ \-－]?{_D}{{4}})"
+)
 # 3-digit area codes are 010 and 02x; every other area code has 4 digits. Without a separator this
 # decides where the area code ends.
 _LANDLINE = (
@@ -52,7 +58,7 @@ _CN_RUN = rf"(?P<cn>[{_CN_DIGITS}]{{7,}})"
 _PATTERN = re.compile(
     rf"(?<![A-Za-z0-9._%+-]){_EMAIL}"
     rf"|{_START}(?:{_ID18}|{_BANK_SPACED}{_END}|{_BANK}{_END}|{_ID15}{_END}"
-    rf"|{_MOBILE}{_END}|{_LANDLINE}{_END})"
+    rf"|{_MOBILE}{_END}|{_LANDLINE_CC}{_END}|{_LANDLINE}{_END})"
     rf"|{_CN_RUN}",
     re.IGNORECASE,
 )
@@ -83,7 +89,13 @@ def mask_phone(value: str) -> str:
     else keeps only its last 4 digits. Never raises: it is used on logging paths.
     """
     digits = _digits(value).upper().replace("X", "")
-    if len(digits) == 13 and digits.startswith("86") and digits[2] == "1":
+    if value.lstrip().startswith(("+86", "0086")):
+        # E.164 as stored (+8613800138000, +861012345678): the national number, trunk 0 back
+        national = digits.removeprefix("00").removeprefix("86")
+        digits = national if national.startswith("1") and len(national) == 11 else "0" + national
+    elif value.lstrip().startswith("+"):  # another country's number: its last 4 only
+        return "+" + _keep(digits, 0, 4)
+    elif len(digits) == 13 and digits.startswith("86") and digits[2] == "1":
         digits = digits[2:]
     if len(digits) == 11 and digits[0] == "1":
         return _keep(digits, 3, 4)
@@ -115,6 +127,9 @@ def _replace(match: re.Match[str]) -> str:
         prefix = (groups["prefix"] or "").strip(" -－")
         masked = _keep(_digits(groups["mobile"]), 3, 4)
         return f"{prefix} {masked}" if prefix else masked
+    if groups["ccarea"] is not None:
+        local = _keep(_digits(groups["cclocal"]), 0, 4)
+        return f"{groups['cc']}{groups['ccarea']}{groups['ccsep']}{local}"
     if groups["area"] is not None:
         local = _keep(_digits(groups["local"]), 0, 4)
         area = f"{groups['lp']}{groups['area']}{groups['rp']}"

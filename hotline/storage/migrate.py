@@ -10,6 +10,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from hotline.phones import DEFAULT_COUNTRY
 from hotline.storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,12 +23,16 @@ def alembic_config() -> AlembicConfig:
     return config
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
+async def upgrade(
+    database: Database, revision: str = "head", *, country_code: str = DEFAULT_COUNTRY
+) -> None:
+    """Bring the schema to ``revision`` (idempotent); ``country_code`` is the configured one
+    (``callbacks.country_code``), under which data migrations read national phone numbers."""
 
     def run(connection: Any) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["country_code"] = country_code
         command.upgrade(config, revision)
 
     async with database.engine.begin() as connection:

@@ -7,23 +7,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
 
-from hotline.errors import NotFound, ValidationFailed
+from hotline.errors import NotFound
 from hotline.intake import history as citizen_history
+from hotline.phones import canonical
 from hotline.storage.models import Conversation, Role
 from hotline.web.bodies import query_int
-from hotline.web.keys import DATABASE
+from hotline.web.keys import CONFIG, DATABASE
 from hotline.web.responses import json_response
 from hotline.web.security import require_roles
 from hotline.web.staff_views import ticket_summary
 
 CITIZENS = "/api/v1/staff/citizens"
 DESK = (Role.AGENT, Role.SUPERVISOR)
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 
 
 def history_view(found: citizen_history.History) -> dict[str, Any]:
@@ -62,9 +61,8 @@ async def show(request: web.Request) -> web.Response:
 
 @require_roles(*DESK)
 async def find(request: web.Request) -> web.Response:
-    phone = request.query.get("phone", "").strip()
-    if not _PHONE.match(phone):
-        raise ValidationFailed("phone: a telephone number is required, e.g. 13800138000")
+    # any way of writing it (13800138000, +86 138…, 010-…): stored and looked up as E.164
+    phone = canonical(request.query.get("phone", ""), request.app[CONFIG].callbacks.country_code)
     async with request.app[DATABASE].read() as session:
         citizens = await citizen_history.citizens_with_phone(session, phone)
         tickets = await citizen_history.tickets_with_phone(session, phone)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from hotline.errors import HotlineError, StorageUnavailable
+from hotline.errors import HotlineError, StorageUnavailable, TooManyRequests
 from hotline.storage.db import is_unavailable
 from hotline.web.keys import METRICS
 from hotline.web.responses import json_response
@@ -40,7 +40,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except HotlineError as e:
         if e.status >= 500:
             log.error("http.error code=%s: %s", e.code, e.message, exc_info=e.__cause__)
-        return error_response(e.status, e.code, e.message)
+        response = error_response(e.status, e.code, e.message)
+        if isinstance(e, TooManyRequests):
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from hotline import __version__
 from hotline.channels.app import AppMessageIn
-from hotline.channels.letters import LetterIn
+from hotline.channels.letters import LetterIn, PhoneCodeIn
 from hotline.knowledge.workflow import EntryContent, EntryPatch
 from hotline.web.callbacks_api import ManualResultIn
 from hotline.web.knowledge_api import CommentIn, HandledIn, RejectIn, RestoreIn, RetireIn
@@ -100,10 +100,20 @@ OPERATIONS = (
     Operation(
         "post",
         "/api/v1/letters",
-        "Letter box: creates a ticket (JSON, or multipart with attachments)",
+        "Letter box: creates a ticket (JSON, or multipart with attachments); with SMS, "
+        "phone_code proves the phone (403 when wrong, expired or used)",
         LetterIn,
         "apiKey",
-        (400, 401, 413, 415, 422, 503),
+        (400, 401, 403, 413, 415, 422, 503),
+    ),
+    Operation(
+        "post",
+        "/api/v1/letters/phone-code",
+        "Send the code a letter for this mobile will carry, by SMS (202; 429 when asked "
+        "too soon, 409 when phones are not verified here)",
+        PhoneCodeIn,
+        "apiKey",
+        (400, 401, 409, 413, 422, 429, 503),
     ),
     Operation("post", "/api/v1/staff/login", "Log in; returns a bearer token", LoginIn),
     Operation("post", "/api/v1/staff/logout", "Revoke the current token", None, "bearer"),

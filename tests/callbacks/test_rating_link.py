@@ -117,9 +117,9 @@ async def test_unsatisfied_on_the_page_acts_exactly_as_the_same_answer_by_sms(
     client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers,
     asker: CallbackWorker, sms: Sms,
 ) -> None:  # fmt: skip
-    by_text = await resolved_letter(client, staff, app_headers)  # phone 13912345678
+    by_text = await resolved_letter(client, staff, app_headers, sms)  # phone 13912345678
     by_link = await resolved_letter(
-        client, staff, app_headers, phone="13700001111", content="胜利路口的路灯也不亮"
+        client, staff, app_headers, sms, phone="13700001111", content="胜利路口的路灯也不亮"
     )
     assert (await asker.run_once()).asked == 2
     assert await sms.send() == 2

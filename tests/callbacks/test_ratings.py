@@ -74,16 +74,3 @@ def test_a_bare_key_is_not_an_answer_where_it_may_pick_a_choice() -> None:
 )
 def test_citizens_are_asked_only_in_daytime(utc: datetime, expected: datetime) -> None:
     assert CallbackSettings().next_window(utc) == expected
-
-
-@pytest.mark.parametrize(
-    ("stored", "dialable"),
-    [
-        ("13800138000", "+8613800138000"),
-        ("138-0013-8000", "+8613800138000"),
-        ("+8613800138000", "+8613800138000"),
-        ("010-12345678", "+861012345678"),
-    ],
-)
-def test_stored_numbers_become_dialable(stored: str, dialable: str) -> None:
-    assert CallbackSettings().dialable(stored) == dialable

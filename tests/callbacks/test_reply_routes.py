@@ -35,7 +35,7 @@ from hotline.storage.types import utcnow
 
 #: the mother's address, which she used herself first; her son gives it on his letter
 OWNER = "mother@example.com"
-SON_PHONE, SON_EMAIL = "13900139000", "son@example.com"
+SON_PHONE, SON_EMAIL = "+8613900139000", "son@example.com"  # phones are stored as E.164
 REACH = plan.Reach(message_channels=frozenset({"email"}), sms=True)
 MAIL = {"method": "message", "channel": "email", "address": OWNER}
 
@@ -79,7 +79,9 @@ async def new_ticket(
 async def test_routes_prefer_the_address_given_with_the_request(database: Database) -> None:
     async with database.session() as session:
         mother, son = await family(session)
-        for_her = await new_ticket(session, son, contact_email=OWNER, contact_phone="13700137000")
+        for_her = await new_ticket(
+            session, son, contact_email=OWNER, contact_phone="+8613700137000"
+        )
         his_own = await new_ticket(session, son)
         settings = CallbackSettings()
         assert await plan.routes_for(session, for_her, REACH, settings) == [
@@ -88,7 +90,7 @@ async def test_routes_prefer_the_address_given_with_the_request(database: Databa
         ]
         # nothing given with the request: the citizen's own contact points, as before
         assert await plan.routes_for(session, his_own, REACH, settings) == [
-            {"method": "message", "channel": "sms", "address": "+86" + SON_PHONE},
+            {"method": "message", "channel": "sms", "address": SON_PHONE},
             {"method": "message", "channel": "email", "address": SON_EMAIL},
         ]
         owners = await session.execute(
@@ -172,7 +174,7 @@ async def test_the_owners_own_messages_never_go_into_a_thread_about_someone_else
     async with database.session() as session:
         mother = await citizens.identify(session, kind=ContactKind.PHONE, value=mobile)
         son = await citizens.identify(session, kind=ContactKind.WECHAT, value="o-son")
-        for_her = await new_ticket(session, son, contact_phone="13700137000")
+        for_her = await new_ticket(session, son, contact_phone=mobile)
         [sms] = await plan.routes_for(
             session, for_her, plan.Reach(message_channels=frozenset(), sms=True), CallbackSettings()
         )

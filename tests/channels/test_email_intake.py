@@ -46,7 +46,7 @@ async def test_a_mail_becomes_a_ticket_and_its_sender_gets_the_number(desk: Mail
     assert (report.fetched, report.created) == (1, 1)
     [ticket] = await desk.tickets()
     assert (ticket.channel, ticket.title, ticket.contact_phone, ticket.contact_name) == (
-        "email", "小区路灯坏了", "13800138000", "张三",
+        "email", "小区路灯坏了", "+8613800138000", "张三",
     )  # fmt: skip
     assert "路灯一直不亮" in ticket.description
     # Handled: moved to the processed folder, seen; nothing left unseen in the inbox.

@@ -179,7 +179,7 @@ async def test_post_creates_a_ticket_readable_in_json_and_xml(
         ticket = (await session.execute(select(Ticket))).scalars().one()
     assert (ticket.channel, ticket.contact_phone, ticket.contact_name) == (
         "open311",
-        "13800138000",
+        "+8613800138000",  # stored as E.164
         "王小明",
     )
     # The citizen chose the service and the request type: both stand.

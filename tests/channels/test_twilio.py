@@ -278,3 +278,14 @@ async def test_a_pressed_key_is_the_choice_it_stands_for(
             await session.execute(select(StoredMessage).where(StoredMessage.direction == "in"))
         ).scalar_one()
     assert (inbound.text, inbound.external_id) == ("没解决", "CA7:2")
+
+
+async def test_a_withheld_caller_id_is_served_without_a_contact_phone(
+    client: Client, services: Services
+) -> None:
+    path, form = turn(1, "我要投诉小区门口烧烤摊油烟太大")
+    assert "<Gather" in await twiml(await signed(client, path, {**form, "From": "anonymous"}))
+    async with services.database.read() as session:
+        conversation = (await session.execute(select(StoredMessage))).scalars().first()
+    assert conversation is not None
+    assert await stored(services) == 2  # the turn and the reply: nothing refused

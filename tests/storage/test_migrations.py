@@ -16,6 +16,8 @@ from hotline.storage.migrate import alembic_config, current_revision, head_revis
 from hotline.storage.models import (
     Citizen,
     CitizenPush,
+    ContactPoint,
+    Conversation,
     Direction,
     HeldNotice,
     Ticket,
@@ -223,3 +225,73 @@ async def test_0012_dates_the_last_change_of_rows_pushed_before_it(database: Dat
         (sent, None, None),
         (written, None, None),
     ]
+
+
+async def test_0015_stores_phones_as_e164_and_gives_a_shared_number_to_the_proven_owner(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _migrate(database, "0013", down=True)
+    try:
+        async with database.session() as session:
+            ids = {}
+            for name in ("writer", "texter", "caller", "typist", "landline", "odd", "twice", "app"):
+                citizen = Citizen(name=name)
+                session.add(citizen)
+                await session.flush()
+                ids[name] = citizen.id or 0
+            points = [  # in this order: the writer's typed number is older than the SMS one
+                ("writer", "phone", "13800138000"), ("texter", "phone", "+8613800138000"),
+                ("typist", "phone", "139-0013-9000"), ("caller", "app", "+8613900139000"),
+                ("landline", "phone", "010-12345678"), ("odd", "phone", "12345"),
+                ("twice", "phone", "13700137000"), ("twice", "phone", "+86 137 0013 7000"),
+                ("app", "app", "+8613600136000"),  # an app user id that looks like a number
+            ]  # fmt: skip
+            for who, kind, value in points:  # the contact_point table is as 0013 left it
+                session.add(ContactPoint(citizen_id=ids[who], kind=kind, value=value))
+                await session.flush()
+            for who, channel, address in [
+                ("texter", "sms", "+8613800138000"), ("caller", "phone", "+8613900139000"),
+                ("writer", "letter", "13800138000"),
+            ]:  # fmt: skip
+                await conversations.start(
+                    session, citizen_id=ids[who], channel=channel, address=address
+                )
+            numbers = {"writer": "138 0013 8000", "landline": "010-12345678", "odd": "12345"}
+            for who, phone in numbers.items():
+                number = await ticket_repo.next_number(
+                    session, now=utcnow(), timezone="Asia/Shanghai", digits=5
+                )
+                session.add(
+                    Ticket(
+                        number=number, citizen_id=ids[who], channel="letter", title="t",
+                        description="d", contact_phone=phone,
+                    )
+                )  # fmt: skip
+    finally:
+        with caplog.at_level("WARNING"):
+            await upgrade(database)
+    async with database.read() as session:
+        found = (await session.execute(select(ContactPoint))).scalars().all()
+        owned = {(p.kind, p.value): p.citizen_id for p in found}
+        letters = (await session.execute(select(Ticket).order_by(col(Ticket.id)))).scalars()
+        kept = [(t.citizen_id, t.contact_phone) for t in letters]
+        threads = (await session.execute(select(Conversation))).scalars().all()
+    assert owned == {
+        ("phone", "+8613800138000"): ids["texter"],  # proven by SMS: outranks the older letter
+        ("phone", "+8613900139000"): ids["caller"],  # a caller's id, now a phone contact point
+        ("phone", "+861012345678"): ids["landline"],
+        ("phone", "12345"): ids["odd"],  # no number: left as it was
+        ("phone", "+8613700137000"): ids["twice"],  # one citizen's two forms: one point
+        ("app", "+8613600136000"): ids["app"],
+    }
+    # nobody was merged: the writer keeps their ticket, its number the same as the texter's
+    assert kept == [
+        (ids["writer"], "+8613800138000"), (ids["landline"], "+861012345678"), (ids["odd"], "12345")
+    ]  # fmt: skip
+    assert {c.address for c in threads} == {"+8613800138000", "+8613900139000"}
+    dropped = [
+        r.getMessage() for r in caplog.records if "no longer a contact point" in r.getMessage()
+    ]
+    assert len(dropped) == 2
+    assert f"citizen {ids['writer']} is no longer" in " ".join(dropped)
+    assert "13800138000" not in " ".join(r.getMessage() for r in caplog.records)  # masked

@@ -41,7 +41,7 @@ async def test_conversation_ends_with_a_ticket_number(
     async with services.database.session() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
     assert ticket.status == "triage"
-    assert ticket.contact_phone == "13800138000"
+    assert ticket.contact_phone == "+8613800138000"  # typed, stored as E.164
     assert "望江路" in (ticket.address or "")
     assert ticket.category_code is None  # nothing classified it: agents triage
     assert ticket.request_type == "投诉"

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from hotline.intake.messages import InboundMessage
 from hotline.services import Services
 from tests.web.test_ticket_actions import LETTER, letter, make_staff
 
@@ -34,24 +35,27 @@ async def get(client: Client, url: str, headers: Headers, status: int = 200) -> 
 
 
 async def test_an_agent_sees_the_callers_history_across_channels(
-    client: Client, staff: dict[str, Headers], app_headers: Headers
+    client: Client, services: Services, staff: dict[str, Headers], app_headers: Headers
 ) -> None:
+    # the number's holder texts the hotline: the channel vouches for the number
+    sms = InboundMessage("sms", "+86" + PHONE, "sms-1", "你好", contact_phone="+86" + PHONE)
+    await services.pipeline.submit(sms)
     by_letter = await letter(client, app_headers)
     by_chat = await chat_with_typed_phone(client, app_headers)
-    ticket = (await get(client, f"/api/v1/staff/tickets/{by_letter}", staff["agent"]))["ticket"]
-    writer = ticket["citizen_id"]
-    history = await get(client, f"/api/v1/staff/citizens/{writer}", staff["agent"])
-    assert history["contacts"] == [{"kind": "phone", "value": PHONE}]
-    assert [t["number"] for t in history["tickets"]] == [by_letter]
-    assert [t["number"] for t in history["same_phone_tickets"]] == [by_chat]
-    assert [c["channel"] for c in history["conversations"]] == ["letter"]
-    assert history["same_phone_tickets"][0]["contact_phone"] == "139****5678"  # a list: masked
-    # the chat citizen typed the number: it proves nothing, so the two are not merged
-    chatter = (await get(client, f"/api/v1/staff/tickets/{by_chat}", staff["agent"]))["ticket"]
-    assert chatter["citizen_id"] != writer
-    found = await get(client, "/api/v1/staff/citizens?phone=%2B8613912345678", staff["boss"])
-    assert found["citizen_ids"] == [writer]
+    found = await get(client, "/api/v1/staff/citizens?phone=139-1234-5678", staff["boss"])
+    [holder] = found["citizen_ids"]
     assert {t["number"] for t in found["tickets"]} == {by_letter, by_chat}
+    history = await get(client, f"/api/v1/staff/citizens/{holder}", staff["agent"])
+    assert history["contacts"] == [{"kind": "phone", "value": "+8613912345678"}]  # E.164
+    assert history["tickets"] == []
+    assert {t["number"] for t in history["same_phone_tickets"]} == {by_letter, by_chat}
+    assert [c["channel"] for c in history["conversations"]] == ["sms"]
+    assert history["same_phone_tickets"][0]["contact_phone"] == "139****5678"  # a list: masked
+    # the letter (no SMS code here) and the chat only typed the number: it proves nothing, so
+    # neither writer is the holder
+    for number in (by_letter, by_chat):
+        ticket = (await get(client, f"/api/v1/staff/tickets/{number}", staff["agent"]))["ticket"]
+        assert ticket["citizen_id"] != holder
 
 
 async def test_the_history_is_for_the_desk_only(

@@ -41,7 +41,7 @@ async def test_a_unit_pulls_its_queue_and_acknowledging_accepts_the_ticket(
     [item] = queue["items"]
     assert item["kind"] == "ticket.dispatched"
     assert item["payload"]["ticket"]["number"] == number
-    assert item["payload"]["ticket"]["contact_phone"] == "13912345678"
+    assert item["payload"]["ticket"]["contact_phone"] == "+8613912345678"
     # Another unit sees nothing of it and cannot acknowledge it.
     assert (await get(client, staff["hb"], QUEUE))["items"] == []
     await post(client, staff["hb"], f"{QUEUE}/{item['id']}/ack", 404)

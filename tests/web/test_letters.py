@@ -178,7 +178,7 @@ async def test_the_reply_address_of_a_letter_is_kept_and_masked_for_staff(
     [row] = (await listed.json())["tickets"]
     shown = (await detail.json())["ticket"]
     assert row["contact_email"] == shown["contact_email"] == "w***@example.com"
-    assert shown["contact_phone"] == LETTER["phone"]  # the agent's way to call back, as before
+    assert shown["contact_phone"] == "+8613800138000"  # the agent's way to call back, E.164
     for text in (await listed.text(), await detail.text()):
         assert "wang.mother" not in text.lower()
 

@@ -91,9 +91,11 @@ async def test_agent_works_the_triage_queue(
     )
     assert note.status == 201
     detail = await (await client.get(f"/api/v1/staff/tickets/{number}", headers=headers)).json()
-    assert detail["ticket"]["contact_phone"] == "13912345678"
+    assert detail["ticket"]["contact_phone"] == "+8613912345678"  # stored as E.164
     assert detail["ticket"]["classified_by"] == "agent:agent3"
-    assert [e["action"] for e in detail["history"]] == ["created", "classified", "note"]
+    # a letter without SMS: its phone is unverified, which the history says
+    actions = ["created", "phone_unverified", "classified", "note"]
+    assert [e["action"] for e in detail["history"]] == actions
     async with services.database.session() as session:
         feedback = (await session.execute(select(ClassificationFeedback))).scalar_one()
     assert feedback.subcategory_code == "0402"

@@ -93,8 +93,9 @@ def inbound_message(message: Message) -> InboundMessage | None:
         location = Location(message.location.latitude, message.location.longitude, place)
         text = f"我的位置：{place}" if place else "我的位置"
     elif message.contact is not None and user is not None and message.contact.user_id == user.id:
-        phone = message.contact.phone_number  # a contact one shares of oneself, not a third party
-        text = phone
+        # a contact one shares of oneself, not a third party; Telegram often leaves out the +
+        text = message.contact.phone_number
+        phone = text if text.startswith("+") else f"+{text}"
     if not text:
         return None
     return InboundMessage(

@@ -97,7 +97,7 @@ class TwilioAdapter:
                 sender=caller,
                 external_id=f"{call}:{turn}",
                 text=speech,
-                contact_phone=caller,
+                contact_phone=known_number(caller),
             )
         )
         return self._twiml(self._speak(result, turn))
@@ -114,7 +114,11 @@ class TwilioAdapter:
         response = MessagingResponse()
         if body:
             message = InboundMessage(
-                channel="sms", sender=sender, external_id=sid, text=body, contact_phone=sender
+                channel="sms",
+                sender=sender,
+                external_id=sid,
+                text=body,
+                contact_phone=known_number(sender),
             )
             result = await self._port.pipeline.submit(message)
             text = "\n\n".join(reply.text for reply in result.replies)
@@ -221,3 +225,9 @@ def _int(request: web.Request, name: str, default: int) -> int:
 
 def fit_sms(text: str) -> str:
     return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - len(SMS_CUT_NOTE)] + SMS_CUT_NOTE
+
+
+def known_number(caller: str) -> str | None:
+    """The caller id as a contact phone: Twilio gives numbers as E.164, and words for a
+    withheld one ("anonymous", "restricted"), which is nobody's number."""
+    return caller if caller.startswith("+") else None

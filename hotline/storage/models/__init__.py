@@ -25,6 +25,7 @@ from hotline.storage.models.knowledge import (
     KnowledgeVersion,
 )
 from hotline.storage.models.open311 import Open311Key
+from hotline.storage.models.phone_codes import PhoneCode
 from hotline.storage.models.push import CitizenPush, HeldNotice, PushStatus
 from hotline.storage.models.routing import RoutingRuleSet
 from hotline.storage.models.staff import AuthToken, Role, StaffUser
@@ -63,6 +64,7 @@ __all__ = [
     "KnowledgeVersion",
     "Message",
     "Open311Key",
+    "PhoneCode",
     "PushStatus",
     "Rating",
     "Role",

@@ -27,10 +27,16 @@ async def identify(
     citizen = await find_by_contact(session, kind=kind, value=value)
     if citizen is not None:
         return citizen
+    citizen = await create(session, name=name)
+    session.add(ContactPoint(citizen_id=_id(citizen), kind=kind, value=value))
+    await session.flush()
+    return citizen
+
+
+async def create(session: AsyncSession, *, name: str | None = None) -> Citizen:
+    """A new citizen with no contact point yet."""
     citizen = Citizen(name=name)
     session.add(citizen)
-    await session.flush()
-    session.add(ContactPoint(citizen_id=_id(citizen), kind=kind, value=value))
     await session.flush()
     return citizen
 
