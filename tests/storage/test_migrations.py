@@ -140,6 +140,19 @@ async def _migrate(database: Database, revision: str, *, down: bool = False) -> 
         await connection.run_sync(run)
 
 
+#: contact_point before 0017 (no ``verified``)
+OLD_CONTACTS = sa.table(
+    "contact_point",
+    *(sa.column(name) for name in ("citizen_id", "kind", "value")),
+    sa.column("created_at", UTCDateTime()),
+)
+
+
+async def _old_contact(session: Any, citizen_id: int, kind: str, value: str) -> None:
+    row = {"citizen_id": citizen_id, "kind": kind, "value": value, "created_at": utcnow()}
+    await session.execute(OLD_CONTACTS.insert(), [row])
+
+
 async def test_0011_gives_messages_held_before_it_a_deadline_and_their_citizens_a_notice(
     database: Database,
 ) -> None:
@@ -247,8 +260,7 @@ async def test_0015_stores_phones_as_e164_and_gives_a_shared_number_to_the_prove
                 ("app", "app", "+8613600136000"),  # an app user id that looks like a number
             ]  # fmt: skip
             for who, kind, value in points:  # the contact_point table is as 0013 left it
-                session.add(ContactPoint(citizen_id=ids[who], kind=kind, value=value))
-                await session.flush()
+                await _old_contact(session, ids[who], kind, value)
             for who, channel, address in [
                 ("texter", "sms", "+8613800138000"), ("caller", "phone", "+8613900139000"),
                 ("writer", "letter", "13800138000"),
@@ -295,3 +307,74 @@ async def test_0015_stores_phones_as_e164_and_gives_a_shared_number_to_the_prove
     assert len(dropped) == 2
     assert f"citizen {ids['writer']} is no longer" in " ".join(dropped)
     assert "13800138000" not in " ".join(r.getMessage() for r in caplog.records)  # masked
+
+
+async def _thread(
+    session: Any, citizen_id: int, channel: str, address: str, *directions: Direction
+) -> Conversation:
+    conversation = await conversations.start(
+        session, citizen_id=citizen_id, channel=channel, address=address
+    )
+    for direction in directions:
+        await conversations.add_message(
+            session, conversation=conversation, direction=direction, text="t", author="a"
+        )
+    return conversation
+
+
+async def _ticket_in(session: Any, citizen_id: int, channel: str, conversation_id: str) -> None:
+    number = await ticket_repo.next_number(
+        session, now=utcnow(), timezone="Asia/Shanghai", digits=5
+    )
+    session.add(
+        Ticket(
+            number=number, citizen_id=citizen_id, channel=channel, title="t", description="d",
+            conversation_id=conversation_id,
+        )
+    )  # fmt: skip
+    await session.flush()
+
+
+async def test_0017_verifies_the_contact_points_a_channel_proved(database: Database) -> None:
+    inbound, outbound = Direction.INBOUND, Direction.OUTBOUND
+    await _migrate(database, "0016", down=True)
+    try:
+        async with database.session() as session:
+            ids = {}
+            for name in ("caller", "texter", "chatter", "wx", "mailer", "writer", "other"):
+                citizen = Citizen(name=name)
+                session.add(citizen)
+                await session.flush()
+                ids[name] = citizen.id or 0
+            points = [
+                ("caller", "phone", "+8613800138000"), ("texter", "phone", "+8613900139000"),
+                ("chatter", "phone", "+8613700137000"), ("chatter", "app", "user-1"),
+                ("wx", "wechat", "o-1"), ("wx", "telegram", "42"),
+                ("mailer", "email", "a@example.com"), ("writer", "email", "b@example.com"),
+                ("writer", "phone", "+8613600136000"),
+            ]  # fmt: skip
+            for who, kind, value in points:  # the contact_point table is as 0016 left it
+                await _old_contact(session, ids[who], kind, value)
+            await _thread(session, ids["caller"], "phone", "+8613800138000", inbound, outbound)
+            await _thread(session, ids["texter"], "sms", "+8613900139000", inbound)
+            # the hotline texted the chatter's typed number a result: that proves nothing
+            await _thread(session, ids["chatter"], "sms", "+8613700137000", outbound)
+            await _thread(session, ids["chatter"], "app", "user-1", inbound)
+            # someone else's call from the writer's typed number is no proof for the writer
+            await _thread(session, ids["other"], "phone", "+8613600136000", inbound)
+            mail = await _thread(session, ids["mailer"], "email", "a@example.com", inbound)
+            await _ticket_in(session, ids["mailer"], "email", mail.id)
+            # a letter answered by mail at the address written on it: a thread, no mail from it
+            letter = await _thread(session, ids["writer"], "letter", "+8613600136000", inbound)
+            await _ticket_in(session, ids["writer"], "letter", letter.id)
+            await _thread(session, ids["writer"], "email", "b@example.com", outbound, inbound)
+    finally:
+        await upgrade(database)
+    async with database.read() as session:
+        found = (await session.execute(select(ContactPoint))).scalars().all()
+    verified = {p.value for p in found if p.verified}
+    assert verified == {"+8613800138000", "+8613900139000", "user-1", "o-1", "42", "a@example.com"}
+    assert len(found) == 9  # nothing dropped, nothing moved
+    assert {(p.value, p.citizen_id) for p in found} == {
+        (value, ids[who]) for who, _, value in points
+    }
