@@ -139,6 +139,8 @@ class PhoneCodes:
         async with self._database.session() as session:
             # The holder of the number (a citizen identified by it from now on, as a caller
             # would be): the SMS goes in their thread, and requests for one number take turns.
+            # Never a citizen who only typed it: they give it up to a new holder, who is
+            # whoever proves it.
             holder = await citizens.identify(session, kind=ContactKind.PHONE, value=phone)
             await session.execute(
                 select(Citizen.id).where(Citizen.id == holder.id).with_for_update()

@@ -86,7 +86,11 @@ async def citizens_with_phone(session: AsyncSession, phone: str) -> list[int]:
     """Citizens who own this number (canonical) as a contact point (a channel vouched for it)."""
     statement = (
         select(ContactPoint.citizen_id)
-        .where(ContactPoint.kind == ContactKind.PHONE, ContactPoint.value == phone)
+        .where(
+            ContactPoint.kind == ContactKind.PHONE,
+            ContactPoint.value == phone,
+            col(ContactPoint.verified),
+        )
         .distinct()
     )
     return [int(i) for i in (await session.execute(statement)).scalars()]

@@ -40,8 +40,9 @@ def with_canonical_phones(message: InboundMessage, country_code: str) -> Inbound
 
 
 async def identify(session: AsyncSession, message: InboundMessage) -> Citizen:
-    """The citizen behind the channel address; a phone or e-mail address the channel knows is
-    attached (unless another citizen has it: see :func:`citizens.add_contact`).
+    """The citizen behind the channel address, which the channel proved (a caller's number,
+    an openid: :func:`citizens.identify`); a phone or e-mail address they gave is attached
+    unverified, an address to answer at, unless someone has it (:func:`citizens.add_contact`).
 
     A sender nobody verified (a letter's phone without its code) is a new citizen every time,
     never the address's owner, and the unproven address (the channel's own kind) is not
