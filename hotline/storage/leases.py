@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Update, update
+from sqlalchemy import ColumnElement, Update, case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
@@ -37,6 +37,11 @@ class Lease(Generic[Row]):
     seconds: float
     #: the status of rows waiting for a worker
     pending: str = "pending"
+    #: whether leasing a row again after a lease that ran out unsettled (its worker died or
+    #: lost it) counts another attempt: yes where the slow part may have happened all the same
+    #: (a push sent just before the worker died); no where an attempt only counts once its
+    #: outcome is stored (a callback's question is written in the transaction that settles it)
+    count_lapsed: bool = True
 
     async def claim(
         self,
@@ -65,7 +70,7 @@ class Lease(Generic[Row]):
             .values(
                 locked_by=self.holder,
                 locked_until=now + timedelta(seconds=self.seconds),
-                attempts=col(m.attempts) + 1,
+                attempts=col(m.attempts) + self._attempt(),
             )
             .returning(m)
             .execution_options(synchronize_session=False)
@@ -104,6 +109,12 @@ class Lease(Generic[Row]):
             .returning(col(m.id))
             .execution_options(synchronize_session=False)
         )
+
+    def _attempt(self) -> Any:
+        if self.count_lapsed:
+            return 1
+        # a due row still names a holder only when that holder's lease ran out unsettled
+        return case((col(self.model.locked_by).is_(None), 1), else_=0)  # type: ignore[attr-defined]
 
     def _held(self) -> ColumnElement[bool]:
         return col(self.model.locked_by) == self.holder  # type: ignore[attr-defined]

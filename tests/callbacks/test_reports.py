@@ -14,7 +14,7 @@ from hotline.callbacks import reports
 from hotline.callbacks.worker import CallbackWorker
 from hotline.cli.main import cli
 from hotline.services import Services
-from hotline.storage.models import Ticket
+from hotline.storage.models import Citizen, Ticket, TicketEvent, TicketStatus
 from hotline.storage.repos import tickets as ticket_repo
 from hotline.storage.types import utcnow
 from tests.callbacks.conftest import Client, Headers, resolved_chat_ticket, say
@@ -216,6 +216,56 @@ async def test_the_report_by_unit_counts_callbacks_without_reading_tickets(
     assert len(counting) == 2
     assert "JOIN ticket" not in counting[0]  # by unit
     assert "JOIN ticket" in counting[1]  # by category: the ticket has it
+
+
+#: (category, status, created days ago, due days after creation or None, [(action, days after
+#: creation)]): what the closure half counts for each, in the comment
+HISTORIES: list[tuple[str, TicketStatus, float, float | None, list[tuple[str, float]]]] = [
+    # resolved on time, reopened, resolved again late: one ticket, on time by its first 办结
+    ("01", TicketStatus.RESOLVED, 10, 5, [("resolved", 1), ("reopened", 2), ("resolved", 7)]),
+    ("01", TicketStatus.CLOSED, 10, 1, [("resolved", 3), ("closed", 4)]),  # late
+    ("01", TicketStatus.RESOLVED, 10, None, [("resolved", 9)]),  # no due time: never late
+    # resolved, reopened and not resolved again
+    ("01", TicketStatus.DISPATCHED, 10, 5, [("resolved", 1), ("reopened", 2)]),
+    ("01", TicketStatus.ACCEPTED, 10, 5, []),  # no 办结 yet
+    ("01", TicketStatus.MERGED, 10, 5, [("resolved", 1)]),  # a merged report is not counted
+    ("01", TicketStatus.RESOLVED, 40, 5, [("resolved", 1)]),  # before the period
+    ("02", TicketStatus.CLOSED, 10, 5, [("resolved", 4), ("closed", 5), ("resolved", 6)]),
+]
+
+
+async def test_closure_counts_each_ticket_once_however_many_history_lines_it_has(
+    services: Services,
+) -> None:
+    """The closure half joins the period's tickets to their 办结 and 重办 lines (one pass for
+    a year of tickets, bench/callbacks_load.py): a ticket with several is still one ticket, on
+    time by its first 办结, reopened once."""
+    now = utcnow()
+    async with services.database.session() as session:
+        citizen = Citizen()
+        session.add(citizen)
+        await session.flush()
+        for n, (category, status, age, due, lines) in enumerate(HISTORIES):
+            created = now - timedelta(days=age)
+            ticket = Ticket(
+                number=f"20260101{n:05d}", citizen_id=citizen.id or 0, channel="letter",
+                title="t", description="d", category_code=category, status=status,
+                due_at=None if due is None else created + timedelta(days=due),
+                created_at=created,
+            )  # fmt: skip
+            session.add(ticket)
+            await session.flush()
+            session.add_all(
+                TicketEvent(ticket_id=ticket.id or 0, actor="system", action=action,
+                            at=created + timedelta(days=after))
+                for action, after in lines
+            )  # fmt: skip
+    async with services.database.read() as session:
+        found = await reports.report(
+            session, since=now - timedelta(days=30), until=now, by="category"
+        )
+    closure = {r.key: (r.tickets, r.resolved, r.resolved_on_time, r.reopened) for r in found.rows}
+    assert closure == {"01": (5, 3, 2, 2), "02": (1, 1, 1, 0)}
 
 
 async def test_the_report_runs_without_jit_on_postgresql(services: Services) -> None:

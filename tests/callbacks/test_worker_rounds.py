@@ -2,26 +2,30 @@
 
 A running worker works through a backlog batch after batch, without waiting ``poll_seconds``
 between full batches: everything resolved overnight falls due at once when the hours citizens
-may be asked begin. And a batch of calls placed one after another through a slow telephony
-provider keeps its lease, so another worker does not ask the same citizens again.
+may be asked begin. A batch of calls placed one after another through a slow telephony
+provider keeps its lease, so another worker does not ask the same citizens again. And a batch
+left by a worker killed before it asked is asked on its first route, not the next one.
 """
 
 import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from hotline.callbacks.plan import Reach
 from hotline.callbacks.service import Callbacks
 from hotline.callbacks.settings import CallbackSettings
 from hotline.callbacks.worker import CallbackWorker
 from hotline.services import Services
+from hotline.storage.leases import Lease
 from hotline.storage.models import (
     CallbackStatus,
     Citizen,
     Conversation,
     SatisfactionCallback,
     Ticket,
+    TicketEvent,
     TicketStatus,
 )
 from hotline.storage.repos import tickets as ticket_repo
@@ -156,3 +160,35 @@ async def test_a_slow_provider_does_not_let_another_worker_call_the_same_citizen
     assert await _count(services, CallbackStatus.AWAITING) == 10
     assert sorted(caller.placed) == sorted(set(caller.placed))  # nobody called twice
     assert len(caller.placed) == 10
+
+
+async def test_a_batch_left_by_a_killed_worker_is_asked_on_its_first_route(
+    services: Services,
+) -> None:
+    """bench/callbacks_load.py --kill-at: the attempt was counted when a worker leased the row,
+    so a worker killed before asking moved its batch on to the second route (phone callers
+    texted instead of called). Only a lease that ended with the question asked counts."""
+    settings = CallbackSettings(delay=timedelta(0), first_hour=0, last_hour=24)
+    callbacks = Callbacks(services.database, settings, Reach(calls=True, sms=True))
+    await _plan_backlog(services, callbacks, count=3, channel="phone")  # a call, then SMS
+    now = utcnow()
+    async with services.database.session() as session:  # leased, then the worker was killed
+        killed = Lease(SatisfactionCallback, "killed", 60.0, pending=CallbackStatus.SCHEDULED)
+        assert len(await killed.claim(session, limit=50, now=now)) == 3
+    caller = SlowCaller(0)
+    survivor = CallbackWorker(
+        services.database, settings, writer=services.pipeline.outgoing, caller=caller,
+        name="survivor", lease_seconds=60.0,
+    )  # fmt: skip
+    assert (await survivor.run_once(now + timedelta(seconds=30))).claimed == 0  # still leased
+    report = await survivor.run_once(now + timedelta(seconds=61))
+    assert (report.claimed, report.called, report.asked) == (3, 3, 0)
+    async with services.database.read() as session:
+        rows = (await session.execute(select(SatisfactionCallback))).scalars().all()
+        asked = select(col(TicketEvent.note)).where(col(TicketEvent.action) == "callback_asked")
+        notes = (await session.execute(asked)).scalars().all()
+    assert sorted(caller.placed) == sorted(r.id for r in rows)
+    assert {(r.status, r.method, r.attempts) for r in rows} == {
+        (CallbackStatus.AWAITING, "call", 1)
+    }
+    assert [note[:5] for note in notes] == ["第1次回访"] * 3
