@@ -18,7 +18,7 @@ records of two people are never merged.
 Downgrade does nothing: the code before this revision reads E.164 numbers too.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-10 10:00:00.000000
 
 """
@@ -34,7 +34,7 @@ from hotline.phones import DEFAULT_COUNTRY, readable
 
 # revision identifiers, used by Alembic.
 revision: str = '0015'
-down_revision: Union[str, Sequence[str], None] = '0013'
+down_revision: Union[str, Sequence[str], None] = '0014'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
