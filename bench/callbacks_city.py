@@ -128,7 +128,8 @@ def address_of(i: int) -> str:
 
 
 async def _accepted(session: Any, i: int, unit_id: int, now: datetime) -> str:
-    channel, phone = channel_of(i), phone_of(i).removeprefix("+86")
+    # stored as the service stores every phone: E.164 (hotline.phones)
+    channel, phone = channel_of(i), phone_of(i)
     # half the app and Telegram citizens also gave a phone number (a call is their second route)
     with_phone = channel in ("sms", "phone") or (i // len(CHANNELS)) % 2 == 0
     conversation = await _citizen_on(session, channel, address_of(i), KINDS[channel])
@@ -158,7 +159,8 @@ async def _citizen_on(session: Any, channel: str, address: str, kind: ContactKin
     citizen = Citizen()
     session.add(citizen)
     await session.flush()
-    session.add(ContactPoint(citizen_id=citizen.id or 0, kind=kind, value=address))
+    # the address the citizen came from: proven by the channel, as the intake records it
+    session.add(ContactPoint(citizen_id=citizen.id or 0, kind=kind, value=address, verified=True))
     conversation = Conversation(citizen_id=citizen.id or 0, channel=channel, address=address)
     session.add(conversation)
     return conversation

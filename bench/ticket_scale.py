@@ -145,12 +145,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async def letter(i: int) -> None:
             message = InboundMessage(
-                channel="letter", sender="13800000000", external_id=f"bench-{i}",
-                text="路灯坏了", contact_phone="13800000000",
+                channel="letter", sender="+8613800000000", external_id=f"bench-{i}",
+                text="路灯坏了", contact_phone="+8613800000000",
             )  # fmt: skip
             request = TicketRequest(
                 description=f"江北区望江路{i}号门口的路灯坏了一周了", subcategory_code="0101",
-                category_code="01", address=f"江北区望江路{i}号", contact_phone="13800000000",
+                category_code="01", address=f"江北区望江路{i}号", contact_phone="+8613800000000",
             )  # fmt: skip
             await services.pipeline.submit_letter(message, request)
 
