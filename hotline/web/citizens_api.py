@@ -29,7 +29,11 @@ def history_view(found: citizen_history.History) -> dict[str, Any]:
     return {
         "citizen_id": found.citizen.id,
         "name": found.citizen.name,
-        "contacts": [{"kind": c.kind, "value": c.value} for c in found.contacts],
+        # verified: a channel proved it (a call or SMS from it, a checked code); else the
+        # citizen only gave it, an address to answer at that identifies nobody
+        "contacts": [
+            {"kind": c.kind, "value": c.value, "verified": c.verified} for c in found.contacts
+        ],
         "total_tickets": found.total_tickets,
         "tickets": [ticket_summary(t) for t in found.tickets],
         "same_phone_tickets": [ticket_summary(t) for t in found.same_phone],

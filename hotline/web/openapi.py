@@ -259,14 +259,15 @@ OPERATIONS = (
     Operation(
         "get",
         "/api/v1/staff/citizens",
-        "Who has this phone number, and the tickets giving it (query: phone)",
+        "Who holds this phone number (proven), and the tickets giving it (query: phone)",
         None,
         "bearer",
     ),
     Operation(
         "get",
         "/api/v1/staff/citizens/{citizen_id}",
-        "A citizen's history across channels: contacts, tickets, conversations, ratings",
+        "A citizen's history across channels: contacts (each with verified: proven by a "
+        "channel, or only given), tickets, conversations, ratings",
         None,
         "bearer",
     ),

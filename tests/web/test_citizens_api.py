@@ -7,6 +7,8 @@ import pytest
 
 from hotline.intake.messages import InboundMessage
 from hotline.services import Services
+from hotline.storage.models import ContactKind
+from hotline.storage.repos import citizens
 from tests.web.test_ticket_actions import LETTER, letter, make_staff
 
 Client = Any
@@ -46,7 +48,9 @@ async def test_an_agent_sees_the_callers_history_across_channels(
     [holder] = found["citizen_ids"]
     assert {t["number"] for t in found["tickets"]} == {by_letter, by_chat}
     history = await get(client, f"/api/v1/staff/citizens/{holder}", staff["agent"])
-    assert history["contacts"] == [{"kind": "phone", "value": "+8613912345678"}]  # E.164
+    assert history["contacts"] == [  # E.164, proven by the SMS
+        {"kind": "phone", "value": "+8613912345678", "verified": True}
+    ]
     assert history["tickets"] == []
     assert {t["number"] for t in history["same_phone_tickets"]} == {by_letter, by_chat}
     assert [c["channel"] for c in history["conversations"]] == ["sms"]
@@ -80,4 +84,23 @@ async def test_the_live_desk_shows_who_is_waiting(
     conversation = (await response.json())["conversation_id"]
     shown = await get(client, f"/api/v1/staff/live/{conversation}", staff["agent"])
     assert shown["citizen"]["total_tickets"] == 1
-    assert shown["citizen"]["contacts"] == [{"kind": "app", "value": "user-9"}]
+    assert shown["citizen"]["contacts"] == [{"kind": "app", "value": "user-9", "verified": True}]
+
+
+async def test_the_desk_sees_which_contact_points_were_proven(
+    client: Client, services: Services, staff: dict[str, Headers]
+) -> None:
+    """An app user whose app gave a phone number: the app id is proven, the number only
+    given (an address to answer at, not who they are), and the view says which is which."""
+    given = InboundMessage("app", "user-5", "a-1", "你好", contact_phone="+8613700137000")
+    await services.pipeline.submit(given)
+    async with services.database.read() as session:
+        citizen = await citizens.find_by_contact(session, kind=ContactKind.APP, value="user-5")
+    assert citizen is not None
+    history = await get(client, f"/api/v1/staff/citizens/{citizen.id}", staff["agent"])
+    assert history["contacts"] == [
+        {"kind": "app", "value": "user-5", "verified": True},
+        {"kind": "phone", "value": "+8613700137000", "verified": False},
+    ]
+    holders = await get(client, "/api/v1/staff/citizens?phone=13700137000", staff["agent"])
+    assert holders["citizen_ids"] == []  # a number only given identifies nobody
