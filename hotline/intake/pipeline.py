@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,7 +119,7 @@ class IntakePipeline:
         """Process one inbound message exactly once and return the replies to send."""
         message = self._validate(message)
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
-        return await self._once(message, self._process(message, analysis))
+        return await self._once(message, lambda: self._process(message, analysis))
 
     async def submit_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         """A letter or form creates its ticket at once, without a conversation policy."""
@@ -127,21 +127,32 @@ class IntakePipeline:
         replay = await self._replay(message)
         if replay is not None:
             return replay
-        return await self._once(message, self._file_letter(message, request))
+        return await self._once(message, lambda: self._file_letter(message, request))
 
     async def _once(
-        self, message: InboundMessage, processing: Coroutine[Any, Any, IntakeResult]
+        self, message: InboundMessage, process: Callable[[], Awaitable[IntakeResult]]
     ) -> IntakeResult:
-        try:
-            result = await processing
-        except IntegrityError:
-            # A concurrent delivery of the same external id won the race: answer as it did.
-            replay = await self._replay(message)
-            if replay is None:
-                raise
-            return replay
-        self._observe(message, result)
-        return result
+        """Run ``process`` (one transaction) and lose no message to a race it can lose.
+
+        A concurrent delivery of the same external id that won: answer as it did. Another
+        first message from the same new address that created its citizen first (the contact
+        point is unique): the transaction rolled back whole, so process once more, now finding
+        that citizen.
+        """
+        for attempt in range(2):
+            try:
+                result = await process()
+            except IntegrityError:
+                replay = await self._replay(message)
+                if replay is not None:
+                    return replay
+                if attempt:
+                    raise
+                log.info("intake.retry: a concurrent message created what this one needed")
+                continue
+            self._observe(message, result)
+            return result
+        raise AssertionError("unreachable")
 
     async def _file_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)

@@ -42,6 +42,11 @@ async def identify(
     if citizen is not None:
         return citizen
     claim = await _point(session, kind=kind, value=value)
+    if claim is not None and claim.verified:
+        # proven a moment ago by another message from the same address: that citizen
+        proven = await session.get(Citizen, claim.citizen_id)
+        if proven is not None:
+            return proven
     citizen = await create(session, name=name)
     if claim is not None:
         await session.delete(claim)
