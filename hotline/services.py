@@ -25,9 +25,10 @@ from hotline.encoders.factory import load_encoder
 from hotline.errors import NotFound, ValidationFailed
 from hotline.intake.handoff import CallBridge
 from hotline.intake.hub import ReplyHub
-from hotline.intake.pipeline import IntakePipeline, IntakeSettings, TextAnalyzer
+from hotline.intake.pipeline import IntakePipeline
 from hotline.intake.policy import PolicySettings
 from hotline.intake.queries import CitizenQueries
+from hotline.intake.settings import IntakeSettings, TextAnalyzer
 from hotline.intake.steps import ClassifierStep, NoKnowledge, NoRouter, RouterStep
 from hotline.intake.tickets import TicketFactory
 from hotline.intake.wait_limit import WaitLimitSweeper

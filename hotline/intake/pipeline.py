@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from typing import Protocol
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.errors import ValidationFailed
 from hotline.intake import duplicates, handoff, policy, records, status_query
 from hotline.intake.hub import ReplyHub
-from hotline.intake.intents import Cues, read_cues
+from hotline.intake.intents import read_cues
 from hotline.intake.messages import InboundMessage, IntakeResult, OutboundReply
 from hotline.intake.outgoing import Outgoing
+from hotline.intake.settings import Analysis, IntakeSettings, TextAnalyzer
 from hotline.intake.status import due_text, status_label
 from hotline.intake.steps import (
     CallbackStep,
@@ -35,52 +34,13 @@ from hotline.intake.steps import (
 from hotline.intake.tickets import TicketFactory, TicketRequest
 from hotline.nlu.masking import mask_phone
 from hotline.observability import Metrics
-from hotline.phones import DEFAULT_COUNTRY, readable
+from hotline.phones import readable
 from hotline.storage.db import Database
 from hotline.storage.models import Citizen, ContactKind, Conversation, Message, Ticket
 from hotline.storage.repos import citizens, conversations
 from hotline.storage.repos import tickets as ticket_repo
 
 log = logging.getLogger(__name__)
-
-
-class Analysis(Protocol):
-    """What the intake reads from ``hotline.nlu.analyzer.Analysis``."""
-
-    @property
-    def normalized(self) -> str: ...
-    @property
-    def request_type(self) -> str: ...
-    @property
-    def emergency(self) -> str: ...
-    @property
-    def urgency(self) -> str: ...
-    @property
-    def phones(self) -> tuple[str, ...]: ...
-    @property
-    def place(self) -> str | None: ...
-
-
-class TextAnalyzer(Protocol):
-    def analyze(self, text: str) -> Analysis: ...
-
-
-@dataclass(frozen=True)
-class IntakeSettings:
-    timezone: str = "Asia/Shanghai"
-    sequence_digits: int = 5
-    max_text_chars: int = 4000
-    conversation_idle: timedelta = timedelta(hours=24)
-    #: a report of an open matter within this window is linked to it; zero disables
-    duplicate_window: timedelta = timedelta(hours=72)
-    policy: policy.PolicySettings = field(default_factory=policy.PolicySettings)
-    #: channels whose later messages are pushed through their API (a ``citizen_push`` row)
-    push_channels: frozenset[str] = frozenset()
-    #: channels with no response to answer in (e-mail): the direct replies are queued for push
-    #: too, in the transaction that stores them
-    reply_push_channels: frozenset[str] = frozenset()
-    #: phones are stored as E.164 under this country code (:mod:`hotline.phones`)
-    country_code: str = DEFAULT_COUNTRY
 
 
 class IntakePipeline:
@@ -139,20 +99,18 @@ class IntakePipeline:
         point is unique): the transaction rolled back whole, so process once more, now finding
         that citizen.
         """
-        for attempt in range(2):
+        for attempt in (1, 2):
             try:
                 result = await process()
+                break
             except IntegrityError:
-                replay = await self._replay(message)
-                if replay is not None:
+                if (replay := await self._replay(message)) is not None:
                     return replay
-                if attempt:
+                if attempt == 2:
                     raise
                 log.info("intake.retry: a concurrent message created what this one needed")
-                continue
-            self._observe(message, result)
-            return result
-        raise AssertionError("unreachable")
+        self._observe(message, result)
+        return result
 
     async def _file_letter(self, message: InboundMessage, request: TicketRequest) -> IntakeResult:
         analysis = await asyncio.to_thread(self._analyzer.analyze, message.text)
@@ -353,7 +311,7 @@ class IntakePipeline:
         needs_place: bool | None = None
         knowledge: tuple[KnowledgeAnswer, ...] = ()
         emergency = str(analysis.emergency)
-        if _may_be_a_request(conversation.state, cues, analysis.normalized):
+        if policy.may_be_a_request(conversation.state, cues, analysis.normalized):
             classification = await self._classifier.classify(analysis.normalized)
             if classification is not None and classification.confident:
                 needs_place = classification.needs_place
@@ -405,19 +363,3 @@ async def _unverified(session: AsyncSession, ticket: Ticket) -> None:
         session, ticket=ticket, actor="system", action="phone_unverified",
         note=f"联系电话（{phone}）为来信人填写，未经短信验证：用于回复，不代表来信人身份",
     )  # fmt: skip
-
-
-_REQUEST_STATES = {policy.State.IDLE, policy.State.ANSWERED, policy.State.CHOOSING}
-
-
-def _may_be_a_request(state: str, cues: Cues, text: str) -> bool:
-    """Whether this message may be a new request (worth classifying and looking up)."""
-    if state not in _REQUEST_STATES or cues.status_query or cues.cancel or cues.agent:
-        return False
-    if cues.greeting or cues.yes or cues.no or cues.skip:
-        return False
-    bare = text.strip().rstrip("。！!.")
-    return (
-        not bare.isdigit()
-        and bare not in policy.UNSOLVED | policy.SOLVED_WORDS | policy.NONE_OF_THEM
-    )

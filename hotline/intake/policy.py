@@ -345,3 +345,16 @@ _HANDLERS = {
 }
 
 __all__ = ["Step", "Turn", "confirmation", "step", "ticket_created", "ticket_merged"]
+
+
+_REQUEST_STATES = {State.IDLE, State.ANSWERED, State.CHOOSING}
+
+
+def may_be_a_request(state: str, cues: Cues, text: str) -> bool:
+    """Whether this message may be a new request (worth classifying and looking up)."""
+    if state not in _REQUEST_STATES or cues.status_query or cues.cancel or cues.agent:
+        return False
+    if cues.greeting or cues.yes or cues.no or cues.skip:
+        return False
+    bare = text.strip().rstrip("。！!.")
+    return not bare.isdigit() and bare not in UNSOLVED | SOLVED_WORDS | NONE_OF_THEM
